@@ -39,10 +39,10 @@ type RefreshToken struct {
 
 // SessionAuth is what the hot path reads for an access token.
 type SessionAuth struct {
-	Session    Session
-	User       User
-	Org        Org
-	Role       Role
+	Session Session
+	User    User
+	Org     Org
+	Role    Role
 }
 
 // Meta describes the client behind a request, for sessions and audit events.

@@ -79,7 +79,6 @@ func keyID(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-
 func (kr *keyring) sign(c accessClaims) (string, error) {
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt","kid":"` + kr.signer.KID + `"}`))
 	payload, err := json.Marshal(c)

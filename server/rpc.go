@@ -40,8 +40,8 @@ type operation struct {
 	// ignoreBody is set for operations that must not read the body at all.
 	ignoreBody bool
 	reqType    reflect.Type
-	resType reflect.Type
-	serve   func(c *call, body []byte) (any, error)
+	resType    reflect.Type
+	serve      func(c *call, body []byte) (any, error)
 }
 
 // call is one request being served.

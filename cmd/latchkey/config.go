@@ -182,4 +182,3 @@ func (c *config) domainConfig() latchkey.Config {
 	}}
 	return cfg
 }
-
