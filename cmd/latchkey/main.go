@@ -1,6 +1,6 @@
 // Command latchkey is the Latchkey authentication server and its CLI:
 // `latchkey serve` runs the server, `latchkey migrate` applies database
-// migrations.
+// migrations, `latchkey bench` load-tests a server.
 package main
 
 import (
@@ -17,6 +17,7 @@ const usage = `latchkey: a self-hosted authentication server.
 Usage:
   latchkey serve     [flags]   run the server (SQLite in ./latchkey-data by default)
   latchkey migrate   [flags]   apply database migrations and exit
+  latchkey bench     [flags]   load-test a server on loopback (see docs/benchmarks.md)
   latchkey help                show this help
 
 Every flag has an environment variable of the same name, e.g.
@@ -28,6 +29,7 @@ Run "latchkey serve --help" for the flags.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
 	"serve":   runServe,
 	"migrate": runMigrate,
+	"bench":   runBench,
 }
 
 func main() {
