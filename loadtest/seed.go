@@ -22,9 +22,6 @@ const SeedPassword = "bench-Password-4711"
 // SeedEmail is the email of the i-th seeded user.
 func SeedEmail(i int) string { return fmt.Sprintf("seed%08d@bench.example.com", i) }
 
-// seedTx is how many accounts one seeding transaction inserts.
-const seedTx = 10_000
-
 // seedUsers makes sure users 0..SeedUsers-1 exist: straight into the
 // database when the bench can reach it, else through auth.register.
 func (b *Bench) seedUsers(ctx context.Context) error {
@@ -58,26 +55,24 @@ func (b *Bench) seedUsers(ctx context.Context) error {
 }
 
 // SeedAccounts inserts users from..to-1 (SeedEmail addresses), each owning
-// an org, all with the one password hash given, in transactions of
-// 10,000 accounts. progress, when not nil, hears every 100,000.
+// an org, all with the one password hash given. progress, when not nil,
+// hears every 100,000.
 func SeedAccounts(ctx context.Context, db *sqlstore.DB, from, to int, hash string, progress func(string, ...any)) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	batch := make([]sqlstore.SeedAccount, 0, seedTx)
-	for i := from; i < to; i += seedTx {
-		batch = batch[:0]
-		for j := i; j < min(i+seedTx, to); j++ {
-			email := SeedEmail(j)
-			batch = append(batch, sqlstore.SeedAccount{
-				User: latchkey.User{ID: secret.ID("usr_"), Email: email, EmailVerified: true, PasswordHash: hash, CreatedAt: now, UpdatedAt: now},
-				Org:  latchkey.Org{ID: secret.ID("org_"), Name: email[:12] + "'s org", Slug: email[:12], CreatedAt: now},
-			})
+	account := func(i int) sqlstore.SeedAccount {
+		email := SeedEmail(from + i)
+		return sqlstore.SeedAccount{
+			User: latchkey.User{ID: secret.ID("usr_"), Email: email, EmailVerified: true, PasswordHash: hash, CreatedAt: now, UpdatedAt: now},
+			Org:  latchkey.Org{ID: secret.ID("org_"), Name: email[:12] + "'s org", Slug: email[:12], CreatedAt: now},
 		}
-		if err := db.BulkCreateAccounts(ctx, batch); err != nil {
-			return fmt.Errorf("seeding users %d..: %w", i, err)
-		}
-		if done := i + len(batch); progress != nil && done%100_000 == 0 {
+	}
+	report := func(done int) {
+		if progress != nil && done%100_000 == 0 {
 			progress("seeded %d users", done)
 		}
+	}
+	if err := db.BulkCreateAccounts(ctx, to-from, account, report); err != nil {
+		return fmt.Errorf("seeding users: %w", err)
 	}
 	return nil
 }
