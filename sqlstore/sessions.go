@@ -69,7 +69,7 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var created, seen, expires, authed, uCreated, uUpdated int64
 	var revoked sql.NullInt64
 	var hash sql.NullString
-	err := s.r.QueryRowContext(ctx, `
+	err := s.readRow(ctx, `
 		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at,
 		       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
 		       o.name, o.slug, m.role

@@ -33,6 +33,7 @@ type DB struct {
 	Dialect string
 	write   *sql.DB
 	read    *sql.DB
+	stmts   statements // prepared hot queries (SQLite)
 }
 
 // Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
@@ -106,6 +107,7 @@ func sqlitePath(rawURL string) (string, error) {
 
 // Close closes the connections.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
