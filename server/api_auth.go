@@ -148,6 +148,6 @@ func (s *Server) providers() providersJSON {
 		Password: enabledJSON{true},
 		Passkey:  enabledJSON{s.cfg.PasskeyEnabled},
 		OAuth:    []oauthProvider{},
-		SSO:      enabledJSON{false},
+		SSO:      enabledJSON{true},
 	}
 }

@@ -31,6 +31,9 @@ type Config struct {
 	CORSOrigins []string
 	// PasswordEnabled and friends feed auth.providers.
 	PasskeyEnabled bool
+	// SSOHTTPClient makes the requests to SSO identity providers
+	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
+	SSOHTTPClient *http.Client
 }
 
 // Server serves the API. Create it with New.
@@ -45,6 +48,7 @@ type Server struct {
 	secure  bool     // cookies get Secure
 	metrics *metrics
 	openapi []byte
+	sso     ssoState
 }
 
 // New builds the server and its routes.
