@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/sso/ssotest"
 )
@@ -21,7 +22,9 @@ type ssoEnv struct {
 
 func newSSOEnv(t *testing.T, db latchkeytest.Database, ownerEmail string) ssoEnv {
 	t.Helper()
-	env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+	env := latchkeytest.New(t, latchkeytest.Options{Database: db, Configure: func(c *latchkey.Config) {
+		c.SecretKey = []byte("0123456789abcdef0123456789abcdef")
+	}})
 	owner := env.Client(t)
 	owner.Register(ownerEmail, ownerPassword)
 	return ssoEnv{env: env, owner: owner}
