@@ -162,6 +162,7 @@ var statuses = map[string]int{
 	latchkey.CodeLastAuthMethod:       http.StatusConflict,
 	latchkey.CodeLastOwner:            http.StatusConflict,
 	latchkey.CodeDomainTaken:          http.StatusConflict,
+	latchkey.CodeAlreadyLinked:        http.StatusConflict,
 	latchkey.CodeRateLimited:          http.StatusTooManyRequests,
 	codeMethodNotAllowed:              http.StatusMethodNotAllowed,
 	codeTooLarge:                      http.StatusRequestEntityTooLarge,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/oauth"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -31,6 +32,8 @@ type Config struct {
 	CORSOrigins []string
 	// PasswordEnabled and friends feed auth.providers.
 	PasskeyEnabled bool
+	// OAuth holds the enabled identity providers; nil means none.
+	OAuth *oauth.Registry
 }
 
 // Server serves the API. Create it with New.
