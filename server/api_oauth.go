@@ -71,7 +71,7 @@ func (s *Server) oauthOps() []operation {
 			}),
 		rpc("auth.oauth.transfer.confirm", authSession, "Move the identity offered by a transfer token into the signed-in account.",
 			func(c *call, req oauthTokenRequest) (empty, error) {
-				return empty{}, s.svc.ConfirmOAuthTransfer(c.ctx, c.auth, req.Token)
+				return empty{}, tokenError400(s.svc.ConfirmOAuthTransfer(c.ctx, c.auth, req.Token))
 			}),
 		rpc("auth.oauth.list", authSession, "The provider identities connected to the signed-in account.",
 			func(c *call, _ empty) (oauthListResponse, error) {

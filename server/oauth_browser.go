@@ -94,8 +94,8 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.Code != "":
 		v := url.Values{"code": {res.Code.Reveal()}}
-		if res.RedirectTo != "" {
-			v.Set("next", res.RedirectTo)
+		if next, err := url.Parse(res.RedirectTo); res.RedirectTo != "" && err == nil {
+			v.Set("next", next.RequestURI()) // a path: RedirectTo is on the dashboard's origin
 		}
 		http.Redirect(w, r, dash+"/auth/callback?"+v.Encode(), http.StatusFound)
 	case res.TransferToken != "":
