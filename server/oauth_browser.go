@@ -20,6 +20,8 @@ const stateCookie = "latchkey_oauth"
 func (s *Server) oauthRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /oauth/{provider}/start", s.oauthStart)
 	s.handle(mux, "GET /oauth/{provider}/callback", s.oauthCallback)
+	s.page(mux, "GET /auth/callback", "auth_callback", nil)
+	s.page(mux, "GET /auth/transfer", "auth_transfer", nil)
 }
 
 func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
