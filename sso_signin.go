@@ -107,7 +107,8 @@ type SSOLogin struct {
 }
 
 // CompleteSSO provisions the user an IdP vouched for and returns a
-// one-time code for the dashboard. The user is found by the connection's
+// one-time code for the dashboard, redeemed by auth.oauth.exchange into a
+// session in the connection's org. The user is found by the connection's
 // subject, else by email among the org's members, else created as a
 // member of the org with a verified email.
 func (s *Service) CompleteSSO(ctx context.Context, connectionID string, in SSOLogin, m Meta) (code string, err error) {
@@ -144,7 +145,11 @@ func (s *Service) CompleteSSO(ctx context.Context, connectionID string, in SSOLo
 		if err != nil {
 			return err
 		}
-		code, err = s.issueSignInCode(ctx, tx, u.ID, conn.OrgID, "sso")
+		payload, err := json.Marshal(oauthPayload{Provider: "sso", OrgID: conn.OrgID})
+		if err != nil {
+			return err
+		}
+		code, err = s.issueToken(ctx, tx, Challenge{Kind: kindOAuthCode, UserID: u.ID, Payload: payload}, oauthCodeTTL)
 		return err
 	})
 	if err != nil {
@@ -154,6 +159,8 @@ func (s *Service) CompleteSSO(ctx context.Context, connectionID string, in SSOLo
 		s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: orgID, Action: "user.registered", Target: u.ID, IP: m.IP, UserAgent: m.UserAgent})
 		s.track(u.ID, "signup_completed", map[string]any{"method": "sso"})
 	}
+	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: orgID, Action: "user.login", Target: connectionID, IP: m.IP, UserAgent: m.UserAgent})
+	s.track(u.ID, "login_succeeded", map[string]any{"method": "sso"})
 	return code, nil
 }
 

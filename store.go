@@ -76,4 +76,5 @@ type Store interface {
 
 	APIKeyStore
 	SSOStore
+	OAuthStore
 }

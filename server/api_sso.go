@@ -120,19 +120,7 @@ func (s *Server) ssoOps() []operation {
 				return discoverJSON{SSO: true, Required: &required, ConnectionID: d.Connection.ID,
 					Protocol: d.Connection.Protocol, StartURL: s.ssoURLs(d.Connection.ID).start}, nil
 			}),
-		rpc("auth.oauth.exchange", authNone, "Redeem the one-time code of an OAuth or SSO sign-in for a session (cookies only).",
-			func(c *call, req codeRequest) (cookieSessionJSON, error) {
-				in, err := s.svc.ExchangeSignInCode(c.ctx, req.Code, c.meta)
-				if err != nil {
-					return cookieSessionJSON{}, err
-				}
-				return c.startCookieSession(in), nil
-			}),
 	}
-}
-
-type codeRequest struct {
-	Code string `json:"code"`
 }
 
 // ssoConnectionInput checks the protocol side of a new connection: SAML

@@ -12,6 +12,7 @@ func (s *Server) operations() []operation {
 	return slices.Concat(
 		s.authOps(),
 		s.sessionOps(),
+		s.oauthOps(),
 		s.ssoOps(),
 	)
 }
@@ -48,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		w.Write(s.openapi)
 	})
 	s.uiRoutes(mux)
+	s.oauthRoutes(mux)
 	s.ssoRoutes(mux)
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)

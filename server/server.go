@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/oauth"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -34,6 +35,8 @@ type Config struct {
 	// SSOHTTPClient makes the requests to SSO identity providers
 	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
 	SSOHTTPClient *http.Client
+	// OAuth holds the enabled identity providers; nil means none.
+	OAuth *oauth.Registry
 }
 
 // Server serves the API. Create it with New.

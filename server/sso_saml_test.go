@@ -109,14 +109,6 @@ func (e ssoEnv) exchange(t *testing.T, c *latchkeytest.Client, loc *url.URL) map
 	return r.Obj("user")
 }
 
-// wantLoginError checks a redirect to <dashboard>/login?error=code.
-func wantLoginError(t *testing.T, loc *url.URL, code string) {
-	t.Helper()
-	if loc.Path != "/login" || loc.Query().Get("error") != code {
-		t.Fatalf("redirected to %s, want /login?error=%s", loc, code)
-	}
-}
-
 func TestSSOSAML(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		e := newSSOEnv(t, db, "owner@admins.test")
