@@ -239,6 +239,9 @@ func TestSSOSAML(t *testing.T) {
 		t.Run("domain claimed twice", func(t *testing.T) {
 			other := e.env.Client(t)
 			other.Register("root@other.test", ownerPassword)
+			if r := other.Call("org.sso_connections.delete", map[string]any{"id": connID}); r.Status != http.StatusNotFound {
+				t.Errorf("another org deletes the connection: %d %s, want 404", r.Status, r.Body)
+			}
 			for _, domains := range [][]string{{"acme.test"}, {"fresh.test", "ACME.TEST"}} {
 				r := other.Call("org.sso_connections.create", map[string]any{
 					"protocol": "saml", "domains": domains, "enforced": false, "idp_metadata_xml": string(idp.Metadata()),
