@@ -12,6 +12,7 @@ package passkey
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -114,6 +115,12 @@ func New(cfg Config) (*RelyingParty, error) {
 	}
 	return &RelyingParty{wa: wa}, nil
 }
+
+// RPID returns the relying party ID.
+func (rp *RelyingParty) RPID() string { return rp.wa.Config.RPID }
+
+// Origins returns the origins allowed to run ceremonies.
+func (rp *RelyingParty) Origins() []string { return slices.Clone(rp.wa.Config.RPOrigins) }
 
 // User is the account a ceremony is for.
 type User struct {
