@@ -157,6 +157,37 @@ func AddVirtualAuthenticator(t *testing.T, ctx context.Context) cdpwebauthn.Auth
 	return res.AuthenticatorID
 }
 
+// WaitFor evaluates the JavaScript expression in the page until it is
+// truthy, across page loads (a click that navigates is fine). When the
+// test's deadline passes first it fails the test with what the page last
+// showed.
+func WaitFor(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	type snapshot struct {
+		OK   bool   `json:"ok"`
+		URL  string `json:"url"`
+		Text string `json:"text"`
+	}
+	js := `(() => ({ok: !!(` + expr + `), url: location.href, text: document.body ? document.body.innerText.slice(0, 600) : ""}))()`
+	var last snapshot
+	var lastErr error
+	for {
+		snap, err := chromedp.Run(ctx, chromedp.Evaluate[snapshot](js))
+		if err == nil && snap.OK {
+			return
+		}
+		if err == nil {
+			last = snap
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			t.Fatalf("browsertest: waiting for %s: %v (last error %v)\npage %s shows:\n%s", expr, ctx.Err(), lastErr, last.URL, last.Text)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Credentials returns the credentials the virtual authenticator holds.
 func Credentials(t *testing.T, ctx context.Context, id cdpwebauthn.AuthenticatorID) []*cdpwebauthn.Credential {
 	t.Helper()

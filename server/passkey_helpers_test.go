@@ -55,8 +55,13 @@ func (e *events) find(name string) []event {
 func newPasskeyEnv(t *testing.T, db latchkeytest.Database) *passkeyEnv {
 	t.Helper()
 	pe := &passkeyEnv{Events: &events{}}
-	pe.Env = latchkeytest.New(t, latchkeytest.Options{Database: db, Service: func(s *latchkey.Service) {
-		pe.Origin = strings.Replace(s.Config.PublicURL, "127.0.0.1", "localhost", 1)
+	pe.Env = latchkeytest.New(t, latchkeytest.Options{Database: db, Configure: func(c *latchkey.Config) {
+		// Browsers reach the server as localhost: an IP cannot be an RP ID.
+		for _, u := range []*string{&c.PublicURL, &c.DashboardURL, &c.Issuer} {
+			*u = strings.Replace(*u, "127.0.0.1", "localhost", 1)
+		}
+	}, Service: func(s *latchkey.Service) {
+		pe.Origin = s.Config.PublicURL
 		rp, err := passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Latchkey", Origins: []string{pe.Origin}})
 		if err != nil {
 			t.Fatal(err)
