@@ -25,22 +25,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, email string, m Meta) (
 	if email == "" {
 		c, err = rp.BeginDiscoverableLogin()
 	} else {
-		if email, err = NormalizeEmail("email", email); err != nil {
-			return PasskeyCeremony{}, err
-		}
-		var pu passkey.User // an unknown email: no handle, no credentials
-		u, err := s.Store.UserByEmail(ctx, email)
-		switch {
-		case err == nil:
-			ps, err := s.Store.PasskeysOfUser(ctx, u.ID)
-			if err != nil {
-				return PasskeyCeremony{}, err
-			}
-			pu = passkey.User{Handle: []byte(u.ID), Credentials: toPasskeyCredentials(ps)}
-		case !errors.Is(err, ErrNotFound):
-			return PasskeyCeremony{}, err
-		}
-		c, err = rp.BeginLogin(pu)
+		c, err = s.beginEmailLogin(ctx, rp, email)
 	}
 	if err != nil {
 		return PasskeyCeremony{}, err
@@ -54,6 +39,27 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, email string, m Meta) (
 		return PasskeyCeremony{}, err
 	}
 	return PasskeyCeremony{ChallengeID: id, Options: c.Options}, nil
+}
+
+// beginEmailLogin begins a sign-in for the account of email, listing its
+// passkeys; an unknown email gets options of the same shape that no
+// passkey can satisfy.
+func (s *Service) beginEmailLogin(ctx context.Context, rp *passkey.RelyingParty, email string) (passkey.Ceremony, error) {
+	email, err := NormalizeEmail("email", email)
+	if err != nil {
+		return passkey.Ceremony{}, err
+	}
+	u, err := s.Store.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		return rp.BeginLogin(passkey.User{})
+	} else if err != nil {
+		return passkey.Ceremony{}, err
+	}
+	ps, err := s.Store.PasskeysOfUser(ctx, u.ID)
+	if err != nil {
+		return passkey.Ceremony{}, err
+	}
+	return rp.BeginLogin(passkey.User{Handle: []byte(u.ID), Credentials: toPasskeyCredentials(ps)})
 }
 
 // FinishPasskeyLogin verifies an assertion (the JSON of

@@ -424,6 +424,8 @@ func TestPasskeyBadRequests(t *testing.T) {
 		c := env.Client(t)
 		wantError(t, c.Call("auth.passkey.register.begin", map[string]any{}), http.StatusBadRequest, "invalid_request")
 		wantError(t, c.Call("auth.passkey.register.begin", map[string]any{"email": "not an email"}), http.StatusBadRequest, "invalid_request")
+		wantError(t, c.Call("auth.passkey.login.begin", map[string]any{"email": "not an email"}), http.StatusBadRequest, "invalid_request")
+		wantError(t, c.Call("auth.passkey.login.begin", map[string]any{"email": "a@example.com", "extra": 1}), http.StatusBadRequest, "invalid_request")
 		id, _ := begin(t, c, "auth.passkey.login.begin", map[string]any{})
 		wantError(t, c.Call("auth.passkey.login.finish", map[string]any{"challenge_id": id}), http.StatusBadRequest, "invalid_request")
 		wantError(t, c.Call("auth.passkey.login.finish", map[string]any{"challenge_id": id, "credential": "x"}), http.StatusBadRequest, "invalid_request")
@@ -442,4 +444,21 @@ func TestPasskeysOffWithoutRelyingParty(t *testing.T) {
 	if p := c.Get("auth.providers"); p.Obj("passkey")["enabled"] != false {
 		t.Errorf("auth.providers: %s", p.Body)
 	}
+}
+
+func TestAccountDeleteRemovesPasskeys(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := newPasskeyEnv(t, db)
+		phone := env.authenticator()
+		c := env.Client(t)
+		signUp(t, c, phone, "ada@example.com")
+		// Signed in moments ago with the passkey: no password to ask for.
+		if r := c.Call("auth.account.delete", map[string]any{}); r.Status != http.StatusOK {
+			t.Fatalf("account.delete: %d %s", r.Status, r.Body)
+		}
+		if _, err := env.Store.PasskeyByCredentialID(t.Context(), phone.Credentials()[0].ID); !errors.Is(err, latchkey.ErrNotFound) {
+			t.Errorf("passkey after account deletion: %v", err)
+		}
+		wantError(t, signIn(t, env.Client(t), phone, ""), http.StatusUnauthorized, "invalid_credentials")
+	})
 }
