@@ -77,4 +77,5 @@ type Store interface {
 	APIKeyStore
 	SSOStore
 	OAuthStore
+	PasskeyStore
 }
