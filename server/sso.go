@@ -156,6 +156,9 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		build = func(a latchkey.SSOAttempt) (string, string, error) { return sp.AuthnRequest(a.State) }
+	default:
+		s.ssoFail(w, r, latchkey.CodeNotFound, errors.New("unknown protocol "+conn.Protocol))
+		return
 	}
 	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, build)
 	if err != nil {
