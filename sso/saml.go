@@ -152,8 +152,9 @@ type Identity struct {
 	// Subject is the NameID, stable for the user at this IdP; for a
 	// transient NameID, which changes at each sign-in, it is the email.
 	Subject string
-	// Email is the NameID when it is an email address, else the first
-	// email attribute, lower-cased.
+	// Email is the NameID when its format is emailAddress, else the first
+	// email attribute, else a NameID that looks like an address;
+	// lower-cased.
 	Email string
 	// Name is the display name, when the IdP sends one.
 	Name string
@@ -308,19 +309,23 @@ func identityOf(a *saml.Assertion) Identity {
 			}
 		}
 	}
+	// The email is the NameID when its format says so, else an email
+	// attribute, else a NameID that looks like an address.
+	var nameID string
 	if n := a.Subject.NameID; n != nil {
-		value := strings.TrimSpace(n.Value)
+		nameID = strings.TrimSpace(n.Value)
 		if n.Format != string(saml.TransientNameIDFormat) {
-			id.Subject = value
+			id.Subject = nameID
 		}
-		if n.Format == string(saml.EmailAddressNameIDFormat) || looksLikeEmail(value) {
-			id.Email = strings.ToLower(value)
+		if n.Format == string(saml.EmailAddressNameIDFormat) && looksLikeEmail(nameID) {
+			id.Email = strings.ToLower(nameID)
 		}
 	}
-	if id.Email == "" {
-		if v := first(attrs, emailAttributes); looksLikeEmail(v) {
-			id.Email = strings.ToLower(v)
-		}
+	if v := first(attrs, emailAttributes); id.Email == "" && looksLikeEmail(v) {
+		id.Email = strings.ToLower(v)
+	}
+	if id.Email == "" && looksLikeEmail(nameID) {
+		id.Email = strings.ToLower(nameID)
 	}
 	id.Name = first(attrs, nameAttributes)
 	if id.Name == "" {

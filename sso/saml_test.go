@@ -202,6 +202,8 @@ func TestSubjectAndEmail(t *testing.T) {
 	}{
 		{"email NameID", ssotest.User{NameID: "Bob@Acme.test", NameIDFormat: string(saml.EmailAddressNameIDFormat)}, "Bob@Acme.test", "bob@acme.test"},
 		{"transient NameID falls back to email", ssotest.User{NameID: "_tmp123", NameIDFormat: string(saml.TransientNameIDFormat), Email: "carol@acme.test"}, "carol@acme.test", "carol@acme.test"},
+		{"email attribute beats an address-like persistent NameID", ssotest.User{NameID: "dave@corp.onmicrosoft.test", Email: "Dave@Acme.test"}, "dave@corp.onmicrosoft.test", "dave@acme.test"},
+		{"address-like NameID without attribute", ssotest.User{NameID: "Erin@Acme.test"}, "Erin@Acme.test", "erin@acme.test"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
