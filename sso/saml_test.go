@@ -2,6 +2,7 @@ package sso_test
 
 import (
 	"context"
+	"encoding/base64"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
@@ -191,6 +192,31 @@ func TestSignIn(t *testing.T) {
 	if !got.AssertionExpiry.After(time.Now()) || got.AssertionExpiry.After(time.Now().Add(10*time.Minute)) {
 		t.Errorf("AssertionExpiry = %v, want within minutes from now", got.AssertionExpiry)
 	}
+}
+
+func TestEncryptedAssertion(t *testing.T) {
+	idp := ssotest.New(t, alice)
+	idp.SetEncrypt(true)
+	sp := newTestSP(t, idp)
+	r := sp.signIn(t)
+	if r.err != nil {
+		t.Fatalf("encrypted assertion refused: %v", r.err)
+	}
+	if r.id.Email != "alice@acme.test" {
+		t.Errorf("email = %q", r.id.Email)
+	}
+	if f := idp.LastForm(); !strings.Contains(decode(t, f.SAMLResponse), "EncryptedAssertion") {
+		t.Error("the IdP did not encrypt the assertion")
+	}
+}
+
+func decode(t *testing.T, b64 string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestSubjectAndEmail(t *testing.T) {

@@ -90,6 +90,7 @@ type IdP struct {
 	mu              sync.Mutex
 	user            User
 	mode            Mode
+	encrypt         bool
 	sps             map[string]*saml.EntityDescriptor
 	last            Form
 	lastAssertionID string
@@ -155,6 +156,10 @@ func (p *IdP) SetUser(u User) { p.mu.Lock(); p.user = u; p.mu.Unlock() }
 // SetMode changes what the IdP answers.
 func (p *IdP) SetMode(m Mode) { p.mu.Lock(); p.mode = m; p.mu.Unlock() }
 
+// SetEncrypt makes the IdP encrypt assertions to the SP's encryption
+// certificate when its metadata has one (off by default).
+func (p *IdP) SetEncrypt(on bool) { p.mu.Lock(); p.encrypt = on; p.mu.Unlock() }
+
 // LastForm is the last response the IdP sent, for replaying it as is.
 func (p *IdP) LastForm() Form { p.mu.Lock(); defer p.mu.Unlock(); return p.last }
 
@@ -178,7 +183,7 @@ func (p *IdP) RegisterSP(metadata []byte) error {
 // GetServiceProvider implements saml.ServiceProviderProvider.
 func (p *IdP) GetServiceProvider(r *http.Request, id string) (*saml.EntityDescriptor, error) {
 	p.mu.Lock()
-	e := p.sps[id]
+	e, encrypt := p.sps[id], p.encrypt
 	p.mu.Unlock()
 	if e == nil {
 		var err error
@@ -186,8 +191,11 @@ func (p *IdP) GetServiceProvider(r *http.Request, id string) (*saml.EntityDescri
 			return nil, err
 		}
 	}
-	// Keep assertions in the clear so a Tampered response can rewrite
-	// them: many IdPs do not encrypt, and the SP must not rely on it.
+	if encrypt {
+		return e, nil
+	}
+	// Unless asked to encrypt, keep assertions in the clear so a Tampered
+	// response can rewrite them: many IdPs do not encrypt.
 	c := *e
 	c.SPSSODescriptors = append([]saml.SPSSODescriptor(nil), e.SPSSODescriptors...)
 	for i := range c.SPSSODescriptors {
