@@ -2,8 +2,8 @@ package sso_test
 
 import (
 	"context"
-	"encoding/base64"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
