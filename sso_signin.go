@@ -50,7 +50,11 @@ func deriveSecrets(a *SSOAttempt, browserSecret string) {
 // BeginSSO starts a sign-in at a connection: build makes the IdP URL for
 // the attempt and, for SAML, returns the AuthnRequest ID. The returned
 // browser secret goes in a short-lived cookie; only its hash is stored.
-func (s *Service) BeginSSO(ctx context.Context, connectionID string, build func(SSOAttempt) (redirect, requestID string, err error)) (redirect, browserSecret string, err error) {
+func (s *Service) BeginSSO(ctx context.Context, connectionID string, m Meta, build func(SSOAttempt) (redirect, requestID string, err error)) (redirect, browserSecret string, err error) {
+	// Each start stores a row until it expires: bound them per client.
+	if err := s.rateLimit("sso-start-ip:"+m.IP, ruleLoginIP); err != nil {
+		return "", "", err
+	}
 	browserSecret = secret.Token("")
 	a := SSOAttempt{ConnectionID: connectionID, State: secret.Token("")}
 	deriveSecrets(&a, browserSecret)

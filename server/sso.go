@@ -160,7 +160,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.ssoFail(w, r, latchkey.CodeNotFound, errors.New("unknown protocol "+conn.Protocol))
 		return
 	}
-	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, build)
+	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}, build)
 	if err != nil {
 		s.ssoFailErr(w, r, latchkey.CodeSSOUnavailable, err)
 		return

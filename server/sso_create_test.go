@@ -3,8 +3,11 @@ package server_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/sso/ssotest"
 )
@@ -72,5 +75,32 @@ func TestSSOConnectionCreateValidation(t *testing.T) {
 	}
 	if r := e.owner.Call("org.sso_connections.delete", map[string]any{"id": "sso_nope"}); r.Status != http.StatusNotFound {
 		t.Errorf("delete unknown: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestSSOStartRateLimited: each start stores an attempt, so one client
+// cannot start without bound.
+func TestSSOStartRateLimited(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Configure: func(c *latchkey.Config) { c.RateLimits = true }})
+	owner := env.Client(t)
+	owner.Register("owner@admins.test", ownerPassword)
+	idp := ssotest.New(t, ssotest.User{NameID: "x", Email: "x@rl.test"})
+	r := owner.Call("org.sso_connections.create", map[string]any{"protocol": "saml", "domains": []string{"rl.test"}, "enforced": false, "idp_metadata_url": idp.MetadataURL})
+	if r.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	start := strings.TrimPrefix(r.Obj("sso_connection")["start_url"].(string), env.URL)
+	b := env.Client(t)
+	for i := 0; ; i++ {
+		loc, _ := url.Parse(b.Do(http.MethodGet, start, nil, nil).Header.Get("Location"))
+		if loc.Path == "/login" {
+			if got := loc.Query().Get("error"); got != "rate_limited" || i < 20 {
+				t.Fatalf("start %d ended at %s, want rate_limited after the burst of 20", i+1, loc)
+			}
+			return
+		}
+		if i > 40 {
+			t.Fatal("start never rate limited")
+		}
 	}
 }
