@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -209,4 +210,47 @@ func TestOAuthGitHubSignIn(t *testing.T) {
 			t.Fatalf("returning github sign-in made %v, want %v", again["id"], u["id"])
 		}
 	})
+}
+
+func TestOAuthRedirectTo(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	tests := []struct {
+		redirectTo string
+		wantNext   string
+	}{
+		{"/settings?tab=keys", "/settings?tab=keys"},
+		{e.URL + "/account", "/account"},
+		{"https://evil.example/account", ""},
+		{"//evil.example", ""},
+		{"javascript:alert(1)", ""},
+	}
+	for _, tt := range tests {
+		c := e.Client(t)
+		cb := e.providerTrip(t, c, "/oauth/acme/start?redirect_to="+url.QueryEscape(tt.redirectTo))
+		loc := visit(t, c, cb.String())
+		if loc.Path != "/auth/callback" || loc.Query().Get("next") != tt.wantNext || loc.Query().Has("next") != (tt.wantNext != "") {
+			t.Errorf("redirect_to %q ended at %s, want next=%q", tt.redirectTo, loc, tt.wantNext)
+		}
+	}
+
+	// A hostile redirect_to on a link falls back to the dashboard.
+	c := e.Client(t)
+	c.Register("redir@example.com", "correct horse battery")
+	e.idp.SetUser(oauthtest.User{Subject: "redir", Email: "redir@example.com"})
+	r := c.Call("auth.oauth.link.start", map[string]any{"provider": "acme", "redirect_to": "https://evil.example/"})
+	authorize, _ := url.Parse(r.Str("authorize_url"))
+	if loc := visit(t, c, e.oauthCallbackFor(t, c, authorize)); loc.String() != e.URL+"/" {
+		t.Errorf("link with a hostile redirect_to ended at %s, want the dashboard", loc)
+	}
+}
+
+func TestOAuthProviderDeniedAccess(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	c := e.Client(t)
+	cb := e.providerTrip(t, c, "/oauth/acme/start")
+	q := cb.Query()
+	q.Del("code")
+	q.Set("error", "access_denied")
+	cb.RawQuery = q.Encode()
+	wantLoginError(t, visit(t, c, cb.String()), "access_denied")
 }
