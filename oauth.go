@@ -211,6 +211,9 @@ func (s *Service) oauthUser(ctx context.Context, p OAuthProfile, m Meta) (User, 
 		if err != nil {
 			return User{}, err
 		}
+		if err := s.requireNoSSO(ctx, u.Email); err != nil {
+			return User{}, err // the organization wants its own sign-in
+		}
 		s.audit(ctx, AuditEvent{ActorID: u.ID, Action: "user.login", Target: ident.ID, IP: m.IP, UserAgent: m.UserAgent})
 		s.track(u.ID, "login_succeeded", map[string]any{"method": "oauth", "provider": p.Provider})
 		return u, nil

@@ -254,3 +254,26 @@ func TestOAuthProviderDeniedAccess(t *testing.T) {
 	cb.RawQuery = q.Encode()
 	wantLoginError(t, visit(t, c, cb.String()), "access_denied")
 }
+
+func TestOAuthStateCookie(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	c := e.Client(t)
+	r := c.Do(http.MethodGet, "/oauth/acme/start", nil, nil)
+	ck := r.Cookie("latchkey_oauth")
+	if r.Status != http.StatusFound || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600 || ck.Path != "/oauth/acme/" {
+		t.Fatalf("start: %d, state cookie %+v, want HttpOnly, SameSite=Lax, at most 10 minutes, Path=/oauth/acme/", r.Status, ck)
+	}
+	authorize, _ := url.Parse(r.Header.Get("Location"))
+	if q := authorize.Query(); q.Get("state") == "" || q.Get("state") == ck.Value || q.Get("code_challenge_method") != "S256" || q.Get("nonce") == "" {
+		t.Fatalf("authorize URL %s must carry state, nonce and PKCE S256, and not the cookie's handle", authorize)
+	}
+
+	// Attempts at two providers in one browser do not disturb each other.
+	acme := e.providerTrip(t, c, "/oauth/acme/start")
+	github := e.providerTrip(t, c, "/oauth/github/start")
+	for _, cb := range []*url.URL{acme, github} {
+		if loc := visit(t, c, cb.String()); loc.Path != "/auth/callback" {
+			t.Errorf("callback %s ended at %s", cb.Path, loc)
+		}
+	}
+}
