@@ -277,3 +277,14 @@ func TestOAuthStateCookie(t *testing.T) {
 		}
 	}
 }
+
+func TestOAuthOperationsInOpenAPI(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	r := e.Client(t).Do(http.MethodGet, "/v1/openapi.json", nil, nil)
+	paths, _ := r.JSON["paths"].(map[string]any)
+	for _, op := range []string{"auth.oauth.exchange", "auth.oauth.link.start", "auth.oauth.transfer.confirm", "auth.oauth.list", "auth.oauth.unlink"} {
+		if paths["/v1/"+op] == nil {
+			t.Errorf("OpenAPI document lacks %s", op)
+		}
+	}
+}
