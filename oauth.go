@@ -126,6 +126,7 @@ type BeginOAuthInput struct {
 	Provider   string
 	RedirectTo string
 	LinkHandle string
+	Meta       Meta
 }
 
 // BeginOAuth stores a new attempt. With a LinkHandle it consumes the link
@@ -133,6 +134,9 @@ type BeginOAuthInput struct {
 // request's user; a forged, replayed or expired handle fails with
 // invalid_link and links nothing.
 func (s *Service) BeginOAuth(ctx context.Context, in BeginOAuthInput) (OAuthAttempt, error) {
+	if err := s.rateLimit("oauth-start-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
+		return OAuthAttempt{}, err // every start stores a challenge row
+	}
 	redirect := s.SafeRedirect(in.RedirectTo)
 	linkUser := ""
 	if in.LinkHandle != "" {

@@ -38,6 +38,7 @@ func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.svc.BeginOAuth(r.Context(), latchkey.BeginOAuthInput{
 		Provider: p.ID(), RedirectTo: r.URL.Query().Get("redirect_to"), LinkHandle: link,
+		Meta: latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()},
 	})
 	if err != nil {
 		s.oauthFail(w, r, err)

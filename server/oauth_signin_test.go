@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
@@ -285,6 +286,24 @@ func TestOAuthOperationsInOpenAPI(t *testing.T) {
 	for _, op := range []string{"auth.oauth.exchange", "auth.oauth.link.start", "auth.oauth.transfer.confirm", "auth.oauth.list", "auth.oauth.unlink"} {
 		if paths["/v1/"+op] == nil {
 			t.Errorf("OpenAPI document lacks %s", op)
+		}
+	}
+}
+
+func TestOAuthStartIsRateLimited(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t), func(c *latchkey.Config) { c.RateLimits = true })
+	c := e.Client(t)
+	for i := 0; ; i++ {
+		loc := visit(t, c, e.URL+"/oauth/acme/start")
+		if loc.Path == "/login" {
+			wantLoginError(t, loc, "rate_limited")
+			if i < 20 {
+				t.Fatalf("limited after %d starts, want a burst of 20", i)
+			}
+			return
+		}
+		if i > 40 {
+			t.Fatal("41 starts from one address were not limited")
 		}
 	}
 }
