@@ -209,15 +209,18 @@ func (s *Service) UnlinkOAuth(ctx context.Context, ac *AuthContext, provider str
 	return nil
 }
 
-// signInMethods counts the ways u can sign in: a password and each linked
-// identity. Passkeys (issue 6) and SSO add theirs here, so every
-// last_auth_method guard agrees.
+// signInMethods counts the ways u can sign in: a password, each linked
+// identity and each passkey.
 func (s *Service) signInMethods(ctx context.Context, st Store, u User) (int, error) {
 	ids, err := st.OAuthIdentitiesOfUser(ctx, u.ID)
 	if err != nil {
 		return 0, err
 	}
-	n := len(ids)
+	keys, err := st.PasskeysOfUser(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := len(ids) + len(keys)
 	if u.HasPassword() {
 		n++
 	}

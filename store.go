@@ -76,4 +76,5 @@ type Store interface {
 
 	APIKeyStore
 	OAuthStore
+	PasskeyStore
 }
