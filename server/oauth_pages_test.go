@@ -1,81 +1,32 @@
 package server_test
 
 import (
-	"context"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchkey/latchkey/browsertest"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
 
-// browser starts headless Chromium for a page test, skipped where Debian's
-// chromium is not installed (and failed under CI=true).
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := "/usr/bin/chromium"
-	if p := os.Getenv("LATCHKEY_CHROMIUM"); p != "" {
-		path = p
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no Chromium at %s", path)
-		}
-		t.Skipf("no Chromium at %s: page test skipped", path)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // bounds a hung page, not a speed check
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancel() })
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return tab
-}
-
-// waitFor polls a JavaScript expression until it is truthy, across page
-// loads, and fails with what the page shows when the browser context ends.
-func waitFor(t *testing.T, ctx context.Context, expr string) {
-	t.Helper()
-	js := `(() => { try { return !!(` + expr + `) } catch (e) { return false } })()`
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		if err == nil && ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			text, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
-			t.Fatalf("waiting for %s: %v; the page shows:\n%s", expr, ctx.Err(), text)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func TestOAuthPagesInBrowser(t *testing.T) {
 	e := newOAuthEnv(t, latchkeytest.SQLite(t))
 	e.idp.SetUser(oauthtest.User{Subject: "page-1", Email: "page@example.com", EmailVerified: true, Name: "Page"})
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 
 	// Sign in with the provider button; /auth/callback exchanges the code
 	// and moves on to the account page.
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+"/login")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `[...document.querySelectorAll("#methods a")].some(a => a.textContent === "Continue with Acme")`)
+	browsertest.WaitFor(t, ctx, `[...document.querySelectorAll("#methods a")].some(a => a.textContent === "Continue with Acme")`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("#methods a")].find(a => a.textContent === "Continue with Acme").click() || true`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `location.pathname === "/account" && document.getElementById("me-email").textContent === "page@example.com"`)
-	waitFor(t, ctx, `document.getElementById("identities").textContent.includes("Acme")`)
+	browsertest.WaitFor(t, ctx, `location.pathname === "/account" && document.getElementById("me-email").textContent === "page@example.com"`)
+	browsertest.WaitFor(t, ctx, `document.getElementById("identities").textContent.includes("Acme")`)
 	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#identities button").disabled`))
 	if err != nil || !disabled {
 		t.Errorf("Disconnect of the only sign-in method must be disabled (err %v)", err)
@@ -88,28 +39,28 @@ func TestOAuthPagesInBrowser(t *testing.T) {
 	if r := other.Call("auth.password.set", map[string]any{"password": "correct horse battery"}); r.Status != 200 {
 		t.Fatalf("password.set: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, ctx, `[...document.querySelectorAll("#connect button")].some(b => b.textContent === "Connect GitHub")`)
+	browsertest.WaitFor(t, ctx, `[...document.querySelectorAll("#connect button")].some(b => b.textContent === "Connect GitHub")`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("#connect button")].find(b => b.textContent === "Connect GitHub").click() || true`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `location.pathname === "/auth/transfer" && document.querySelector("#transfer-form button")`)
+	browsertest.WaitFor(t, ctx, `location.pathname === "/auth/transfer" && document.querySelector("#transfer-form button")`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#transfer-form button").click() || true`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `document.querySelector(".alert").dataset.kind === "ok"`)
+	browsertest.WaitFor(t, ctx, `document.querySelector(".alert").dataset.kind === "ok"`)
 	if ids := e.identities(t, other); len(ids) != 0 {
 		t.Errorf("after the transfer the other account still has %v", ids)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+"/account")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `document.getElementById("identities").textContent.includes("GitHub")`)
+	browsertest.WaitFor(t, ctx, `document.getElementById("identities").textContent.includes("GitHub")`)
 
 	// A used code shows a readable error and a way back.
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+"/auth/callback?code=used-or-made-up")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `!document.querySelector(".alert").hidden && document.querySelector(".alert").textContent.includes("expired or was already used")`)
+	browsertest.WaitFor(t, ctx, `!document.querySelector(".alert").hidden && document.querySelector(".alert").textContent.includes("expired or was already used")`)
 	if href, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); strings.Contains(href, "code=") {
 		t.Errorf("the code stayed in the address bar: %s", href)
 	}
@@ -118,5 +69,5 @@ func TestOAuthPagesInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+"/login?error=account_exists")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `!document.querySelector(".alert").hidden && document.querySelector(".alert").textContent.includes("already exists")`)
+	browsertest.WaitFor(t, ctx, `!document.querySelector(".alert").hidden && document.querySelector(".alert").textContent.includes("already exists")`)
 }
