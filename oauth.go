@@ -129,6 +129,7 @@ type BeginOAuthInput struct {
 	Provider   string
 	RedirectTo string
 	LinkHandle string
+	Meta       Meta
 }
 
 // BeginOAuth stores a new attempt. With a LinkHandle it consumes the link
@@ -136,6 +137,9 @@ type BeginOAuthInput struct {
 // request's user; a forged, replayed or expired handle fails with
 // invalid_link and links nothing.
 func (s *Service) BeginOAuth(ctx context.Context, in BeginOAuthInput) (OAuthAttempt, error) {
+	if err := s.rateLimit("oauth-start-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
+		return OAuthAttempt{}, err // every start stores a challenge row
+	}
 	redirect := s.SafeRedirect(in.RedirectTo)
 	linkUser := ""
 	if in.LinkHandle != "" {
@@ -214,10 +218,8 @@ func (s *Service) oauthUser(ctx context.Context, p OAuthProfile, m Meta) (User, 
 		if err != nil {
 			return User{}, err
 		}
-		// A domain that enforced SSO after the identity was linked
-		// still allows no other way in.
 		if err := s.requireNoSSO(ctx, u.Email); err != nil {
-			return User{}, err
+			return User{}, err // the organization wants its own sign-in
 		}
 		s.audit(ctx, AuditEvent{ActorID: u.ID, Action: "user.login", Target: ident.ID, IP: m.IP, UserAgent: m.UserAgent})
 		s.track(u.ID, "login_succeeded", map[string]any{"method": "oauth", "provider": p.Provider})

@@ -13,6 +13,9 @@ import (
 // ExchangeOAuthCode turns the one-time code of an OAuth sign-in into a
 // session. The code's challenge is deleted on first use.
 func (s *Service) ExchangeOAuthCode(ctx context.Context, code string, m Meta) (SignIn, error) {
+	if err := s.rateLimit("code-ip:"+m.IP, ruleCodeIP); err != nil {
+		return SignIn{}, err
+	}
 	c, err := s.redeemToken(ctx, s.Store, kindOAuthCode, code, Errorf(CodeInvalidCode, "The sign-in code is invalid, expired or already used."))
 	if err != nil {
 		return SignIn{}, err
@@ -94,6 +97,9 @@ func (s *Service) ConfirmOAuthTransfer(ctx context.Context, ac *AuthContext, tok
 		return err
 	}
 	invalid := Errorf(CodeInvalidToken, "The transfer link is invalid, expired or already used.")
+	if err := s.rateLimit("code-ip:"+ac.Meta.IP, ruleCodeIP); err != nil {
+		return err
+	}
 	if token == "" || len(token) > 256 {
 		return invalid
 	}
@@ -214,15 +220,18 @@ func (s *Service) UnlinkOAuth(ctx context.Context, ac *AuthContext, provider str
 	return nil
 }
 
-// signInMethods counts the ways u can sign in: a password and each linked
-// identity. Passkeys (issue 6) and SSO add theirs here, so every
-// last_auth_method guard agrees.
+// signInMethods counts the ways u can sign in: a password, each linked
+// identity and each passkey.
 func (s *Service) signInMethods(ctx context.Context, st Store, u User) (int, error) {
 	ids, err := st.OAuthIdentitiesOfUser(ctx, u.ID)
 	if err != nil {
 		return 0, err
 	}
-	n := len(ids)
+	keys, err := st.PasskeysOfUser(ctx, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	n := len(ids) + len(keys)
 	if u.HasPassword() {
 		n++
 	}

@@ -12,7 +12,8 @@ import (
 
 // stateCookie binds an OAuth attempt to the browser that started it. It
 // holds the attempt's handle, from which state, PKCE verifier and nonce
-// are derived; SameSite=Lax lets the provider's redirect bring it back.
+// are derived; SameSite=Lax lets the provider's redirect bring it back,
+// and its path is the provider's /oauth/<id>/.
 const stateCookie = "latchkey_oauth"
 
 // oauthRoutes registers the browser side of OAuth: every outcome is a 302,
@@ -33,10 +34,11 @@ func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
 	var link string
 	if ck, err := r.Cookie(linkCookie); err == nil {
 		link = ck.Value
-		s.clearOAuthCookie(w, linkCookie) // one use, whatever happens next
+		s.clearOAuthCookie(w, linkCookie, "/oauth/") // one use, whatever happens next
 	}
 	a, err := s.svc.BeginOAuth(r.Context(), latchkey.BeginOAuthInput{
 		Provider: p.ID(), RedirectTo: r.URL.Query().Get("redirect_to"), LinkHandle: link,
+		Meta: latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()},
 	})
 	if err != nil {
 		s.oauthFail(w, r, err)
@@ -49,7 +51,7 @@ func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: stateCookie, Value: a.Handle.Reveal(), Path: "/oauth/",
+		Name: stateCookie, Value: a.Handle.Reveal(), Path: oauthPath(p.ID()),
 		MaxAge: int(latchkey.OAuthAttemptTTL.Seconds()), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, authURL, http.StatusFound)
@@ -66,7 +68,7 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(stateCookie); err == nil {
 		handle = ck.Value
 	}
-	s.clearOAuthCookie(w, stateCookie)
+	s.clearOAuthCookie(w, stateCookie, oauthPath(p.ID()))
 	q := r.URL.Query()
 	a, err := s.svc.ResumeOAuth(ctx, p.ID(), handle, q.Get("state"))
 	if err != nil {
@@ -123,6 +125,10 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Redirect(w, r, dash+"/login?"+url.Values{"error": {code}}.Encode(), http.StatusFound)
 }
 
-func (s *Server) clearOAuthCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/oauth/", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+// oauthPath scopes a provider's state cookie to its own routes, so
+// attempts at two providers in one browser do not overwrite each other.
+func oauthPath(provider string) string { return "/oauth/" + provider + "/" }
+
+func (s *Server) clearOAuthCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }

@@ -25,12 +25,17 @@ type oauthEnv struct {
 	events *eventLog
 }
 
-func newOAuthEnv(t *testing.T, db latchkeytest.Database) *oauthEnv {
+func newOAuthEnv(t *testing.T, db latchkeytest.Database, configure ...func(*latchkey.Config)) *oauthEnv {
 	t.Helper()
 	e := &oauthEnv{idp: oauthtest.NewOIDC(t), gh: oauthtest.NewGitHub(t), events: &eventLog{}}
 	e.Env = latchkeytest.New(t, latchkeytest.Options{
 		Database: db,
-		Service:  func(s *latchkey.Service) { s.Analytics = e.events },
+		Configure: func(c *latchkey.Config) {
+			for _, f := range configure {
+				f(c)
+			}
+		},
+		Service: func(s *latchkey.Service) { s.Analytics = e.events },
 		Server: func(c *server.Config) {
 			acme, err := oauth.New(oauth.Config{
 				ID: "acme", Name: "Acme", Issuer: e.idp.URL,

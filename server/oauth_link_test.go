@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
@@ -92,6 +93,23 @@ func TestOAuthUnlinkGuard(t *testing.T) {
 			t.Fatalf("unlink with a password: %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+func TestOAuthUnlinkWithAPasskeyLeft(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	c := e.Client(t)
+	id := e.signInAndExchange(t, c, "acme")["id"].(string)
+	// A passkey stored as auth.passkey.register.finish would store it.
+	err := e.Store.CreatePasskey(context.Background(), latchkey.PasskeyCredential{
+		ID: "cred_test", UserID: id, Name: "laptop", CredentialID: []byte("credential-1"), PublicKey: []byte{1},
+		Transports: []string{}, AAGUID: make([]byte, 16), CreatedAt: e.Clock.Now().UTC(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Call("auth.oauth.unlink", map[string]any{"provider": "acme"}); r.Status != http.StatusOK {
+		t.Fatalf("unlink with a passkey left: %d %s", r.Status, r.Body)
+	}
 }
 
 func TestOAuthForgedOrReplayedLinkingCookie(t *testing.T) {

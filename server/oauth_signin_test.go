@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
@@ -209,4 +211,99 @@ func TestOAuthGitHubSignIn(t *testing.T) {
 			t.Fatalf("returning github sign-in made %v, want %v", again["id"], u["id"])
 		}
 	})
+}
+
+func TestOAuthRedirectTo(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	tests := []struct {
+		redirectTo string
+		wantNext   string
+	}{
+		{"/settings?tab=keys", "/settings?tab=keys"},
+		{e.URL + "/account", "/account"},
+		{"https://evil.example/account", ""},
+		{"//evil.example", ""},
+		{"javascript:alert(1)", ""},
+	}
+	for _, tt := range tests {
+		c := e.Client(t)
+		cb := e.providerTrip(t, c, "/oauth/acme/start?redirect_to="+url.QueryEscape(tt.redirectTo))
+		loc := visit(t, c, cb.String())
+		if loc.Path != "/auth/callback" || loc.Query().Get("next") != tt.wantNext || loc.Query().Has("next") != (tt.wantNext != "") {
+			t.Errorf("redirect_to %q ended at %s, want next=%q", tt.redirectTo, loc, tt.wantNext)
+		}
+	}
+
+	// A hostile redirect_to on a link falls back to the dashboard.
+	c := e.Client(t)
+	c.Register("redir@example.com", "correct horse battery")
+	e.idp.SetUser(oauthtest.User{Subject: "redir", Email: "redir@example.com"})
+	r := c.Call("auth.oauth.link.start", map[string]any{"provider": "acme", "redirect_to": "https://evil.example/"})
+	authorize, _ := url.Parse(r.Str("authorize_url"))
+	if loc := visit(t, c, e.oauthCallbackFor(t, c, authorize)); loc.String() != e.URL+"/" {
+		t.Errorf("link with a hostile redirect_to ended at %s, want the dashboard", loc)
+	}
+}
+
+func TestOAuthProviderDeniedAccess(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	c := e.Client(t)
+	cb := e.providerTrip(t, c, "/oauth/acme/start")
+	q := cb.Query()
+	q.Del("code")
+	q.Set("error", "access_denied")
+	cb.RawQuery = q.Encode()
+	wantLoginError(t, visit(t, c, cb.String()), "access_denied")
+}
+
+func TestOAuthStateCookie(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	c := e.Client(t)
+	r := c.Do(http.MethodGet, "/oauth/acme/start", nil, nil)
+	ck := r.Cookie("latchkey_oauth")
+	if r.Status != http.StatusFound || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600 || ck.Path != "/oauth/acme/" {
+		t.Fatalf("start: %d, state cookie %+v, want HttpOnly, SameSite=Lax, at most 10 minutes, Path=/oauth/acme/", r.Status, ck)
+	}
+	authorize, _ := url.Parse(r.Header.Get("Location"))
+	if q := authorize.Query(); q.Get("state") == "" || q.Get("state") == ck.Value || q.Get("code_challenge_method") != "S256" || q.Get("nonce") == "" {
+		t.Fatalf("authorize URL %s must carry state, nonce and PKCE S256, and not the cookie's handle", authorize)
+	}
+
+	// Attempts at two providers in one browser do not disturb each other.
+	acme := e.providerTrip(t, c, "/oauth/acme/start")
+	github := e.providerTrip(t, c, "/oauth/github/start")
+	for _, cb := range []*url.URL{acme, github} {
+		if loc := visit(t, c, cb.String()); loc.Path != "/auth/callback" {
+			t.Errorf("callback %s ended at %s", cb.Path, loc)
+		}
+	}
+}
+
+func TestOAuthOperationsInOpenAPI(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t))
+	r := e.Client(t).Do(http.MethodGet, "/v1/openapi.json", nil, nil)
+	paths, _ := r.JSON["paths"].(map[string]any)
+	for _, op := range []string{"auth.oauth.exchange", "auth.oauth.link.start", "auth.oauth.transfer.confirm", "auth.oauth.list", "auth.oauth.unlink"} {
+		if paths["/v1/"+op] == nil {
+			t.Errorf("OpenAPI document lacks %s", op)
+		}
+	}
+}
+
+func TestOAuthStartIsRateLimited(t *testing.T) {
+	e := newOAuthEnv(t, latchkeytest.SQLite(t), func(c *latchkey.Config) { c.RateLimits = true })
+	c := e.Client(t)
+	for i := 0; ; i++ {
+		loc := visit(t, c, e.URL+"/oauth/acme/start")
+		if loc.Path == "/login" {
+			wantLoginError(t, loc, "rate_limited")
+			if i < 20 {
+				t.Fatalf("limited after %d starts, want a burst of 20", i)
+			}
+			return
+		}
+		if i > 40 {
+			t.Fatal("41 starts from one address were not limited")
+		}
+	}
 }

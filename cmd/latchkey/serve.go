@@ -34,6 +34,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if warning != "" {
 		logger.Warn(warning)
 	}
+	oauthCfgs, err := oauthConfigs(os.Environ(), dcfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	providers, err := oauthRegistry(oauthCfgs)
+	if err != nil {
+		return err
+	}
 
 	db, err := sqlstore.Open(ctx, dbURL)
 	if err != nil {
@@ -46,6 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
+		OAuth: providers,
 	})
 	if err != nil {
 		return err

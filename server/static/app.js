@@ -169,6 +169,7 @@ const oauthErrors = {
   unknown_provider: "That sign-in provider is not available here.",
   already_linked: "Your account is already connected to another account of this provider. Disconnect it first.",
   sso_required: "Your organization requires single sign-on. Sign in with SSO instead.",
+  rate_limited: "Too many attempts from your network. Wait a minute, then try again.",
 };
 
 function loginError() {

@@ -41,5 +41,63 @@ function transferPage() {
   });
 }
 
+// The account page's "Connected accounts": linked identities with a
+// disconnect button, and a connect button for each other provider.
+async function connectedAccounts() {
+  const section = document.getElementById("connected");
+  if (!section) return;
+  let ids, providers;
+  try {
+    [{ identities: ids }, providers] = await Promise.all([
+      api("auth.oauth.list"),
+      fetch("/v1/auth.providers").then((r) => r.json()),
+    ]);
+  } catch (_) {
+    return; // signed out: the account page itself sends the browser to sign in
+  }
+  const names = Object.fromEntries((providers.oauth || []).map((p) => [p.id, p.name]));
+  if (!ids.length && !(providers.oauth || []).length) return;
+  section.hidden = false;
+  const list = document.getElementById("identities");
+  list.replaceChildren();
+  for (const id of ids) {
+    const li = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = (names[id.provider] || id.provider) + (id.email ? " · " + id.email : "");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "Disconnect";
+    b.setAttribute("aria-label", "Disconnect " + (names[id.provider] || id.provider));
+    if (!id.can_unlink) {
+      b.disabled = true;
+      label.textContent += " (your only way to sign in: set a password before disconnecting it)";
+    }
+    b.addEventListener("click", async () => {
+      try { await api("auth.oauth.unlink", { provider: id.provider }); await connectedAccounts(); } catch (err) { showError(err); }
+    });
+    li.append(label, b);
+    list.append(li);
+  }
+  const connect = document.getElementById("connect");
+  connect.replaceChildren();
+  const linked = new Set(ids.map((i) => i.provider));
+  for (const p of providers.oauth || []) {
+    if (!p.enabled || linked.has(p.id)) continue;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = "Connect " + p.name;
+    b.addEventListener("click", async () => {
+      try {
+        const { authorize_url } = await api("auth.oauth.link.start", { provider: p.id, redirect_to: "/account" });
+        location.assign(authorize_url);
+      } catch (err) { showError(err); }
+    });
+    connect.append(b);
+  }
+}
+
 callbackPage();
 transferPage();
+connectedAccounts();
