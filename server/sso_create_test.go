@@ -104,3 +104,14 @@ func TestSSOStartRateLimited(t *testing.T) {
 		}
 	}
 }
+
+func TestSSOOperationsInOpenAPI(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	r := env.Client(t).Do(http.MethodGet, "/v1/openapi.json", nil, nil)
+	paths, _ := r.JSON["paths"].(map[string]any)
+	for _, op := range []string{"auth.sso.discover", "org.sso_connections.create", "org.sso_connections.list", "org.sso_connections.delete"} {
+		if paths["/v1/"+op] == nil {
+			t.Errorf("OpenAPI document lacks %s", op)
+		}
+	}
+}
