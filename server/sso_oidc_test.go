@@ -145,12 +145,24 @@ func TestSSOOIDC(t *testing.T) {
 			if r := e.owner.Call("org.sso_connections.delete", map[string]any{"id": conn["id"]}); r.Status != http.StatusOK {
 				t.Fatal(r.Status)
 			}
-			e.createConnection(t, map[string]any{
+			enforced := e.createConnection(t, map[string]any{
 				"protocol": "oidc", "domains": []string{"beta.test"}, "enforced": true,
 				"issuer": idp.URL, "client_id": idp.ClientID, "client_secret": idp.ClientSecret,
 			})
 			if r := anon.Call("auth.login", map[string]any{"email": "dana@beta.test", "password": ownerPassword}); r.Status != http.StatusForbidden || r.Code() != "sso_required" {
 				t.Fatalf("login after enforcement: %d %s", r.Status, r.Body)
+			}
+
+			// The new connection has not discovered its IdP yet: while the
+			// IdP is down, starting fails in words, and works once it is back.
+			idp.SetDown(true)
+			r := anon.Do(http.MethodGet, e.path(t, enforced["start_url"].(string)), nil, nil)
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			idp.SetDown(false)
+			wantLoginError(t, loc, "sso_unavailable")
+			idp.SetUser(oauthtest.User{Subject: "entra-dana", Email: "dana@beta.test", EmailVerified: true})
+			if user := e.exchange(t, anon, e.oidcSignIn(t, anon, enforced["start_url"].(string))); user["email"] != "dana@beta.test" {
+				t.Fatalf("SSO sign-in under enforcement: %v", user)
 			}
 		})
 	})
