@@ -1,0 +1,165 @@
+package latchkey
+
+import (
+	"context"
+	"time"
+)
+
+// reauthWindow is how recently a password-less user must have signed in to
+// delete their account.
+const reauthWindow = 15 * time.Minute
+
+// ChangePassword replaces the caller's password after checking the current
+// one, and signs out every other session.
+func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, next string) error {
+	if err := requireSession(ac); err != nil {
+		return err
+	}
+	if current == "" {
+		return Invalid("current_password", "current_password is required.")
+	}
+	if next == "" {
+		return Invalid("new_password", "new_password is required.")
+	}
+	u, err := s.Store.UserByID(ctx, ac.User.ID)
+	if err != nil {
+		return err
+	}
+	if !u.HasPassword() {
+		return Errorf(CodePasswordNotSet, "This account has no password yet. Use auth.password.set.")
+	}
+	if ok, _, err := s.Config.Password.Verify(u.PasswordHash, current); err != nil || !ok {
+		return Errorf(CodeInvalidCredentials, "The current password is incorrect.")
+	}
+	if current == next {
+		return Errorf(CodePasswordUnchanged, "The new password must differ from the current one.")
+	}
+	if err := checkPassword("new_password", next); err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, u, next, ac.SessionID); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: ac.Org.ID, Action: "user.password_changed", Target: u.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
+	return nil
+}
+
+// SetPassword gives a password to an account that has none.
+func (s *Service) SetPassword(ctx context.Context, ac *AuthContext, pw string) error {
+	if err := requireSession(ac); err != nil {
+		return err
+	}
+	if pw == "" {
+		return Invalid("password", "password is required.")
+	}
+	u, err := s.Store.UserByID(ctx, ac.User.ID)
+	if err != nil {
+		return err
+	}
+	if u.HasPassword() {
+		return Errorf(CodePasswordAlreadySet, "This account already has a password. Use auth.password.change.")
+	}
+	if err := checkPassword("password", pw); err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, u, pw, ac.SessionID); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: ac.Org.ID, Action: "user.password_set", Target: u.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
+	return nil
+}
+
+// setPassword hashes and stores pw and revokes every session of the user
+// but keep (which may be empty: all of them).
+func (s *Service) setPassword(ctx context.Context, u User, pw, keep string) error {
+	hash, err := s.Config.Password.Hash(pw)
+	if err != nil {
+		return err
+	}
+	return s.Store.Tx(ctx, func(tx Store) error {
+		now := s.now()
+		u.PasswordHash = hash
+		u.UpdatedAt = now
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.RevokeUserSessions(ctx, u.ID, keep, now)
+	})
+}
+
+// DeleteAccount deletes the caller and everything that is theirs: sessions,
+// identities, passkeys, challenges, and the orgs where they are the only
+// member with those orgs' keys. An org they alone own with other members
+// blocks it (transfer ownership first).
+func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string) error {
+	if err := requireSession(ac); err != nil {
+		return err
+	}
+	u, err := s.Store.UserByID(ctx, ac.User.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case u.HasPassword() && (pw == nil || *pw == ""):
+		return Invalid("password", "Enter your password to delete the account.")
+	case u.HasPassword():
+		if ok, _, err := s.Config.Password.Verify(u.PasswordHash, *pw); err != nil || !ok {
+			return Errorf(CodeInvalidCredentials, "The password is incorrect.")
+		}
+	case s.now().Sub(ac.AuthenticatedAt) > reauthWindow:
+		return Errorf(CodeReauthRequired, "Sign in again, then delete the account within 15 minutes.")
+	}
+	err = s.Store.Tx(ctx, func(tx Store) error {
+		ms, err := tx.MembershipsOfUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		var solo []string
+		for _, m := range ms {
+			n, err := tx.CountMembers(ctx, m.OrgID)
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				solo = append(solo, m.OrgID)
+				continue
+			}
+			if m.Role == RoleOwner {
+				owners, err := s.countOwners(ctx, tx, m.OrgID)
+				if err != nil {
+					return err
+				}
+				if owners == 1 {
+					return Errorf(CodeOrgHasOtherMembers, "You own an organization with other members. Transfer ownership first.")
+				}
+			}
+		}
+		for _, id := range solo {
+			if err := tx.DeleteOrg(ctx, id); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteUser(ctx, u.ID)
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEvent{ActorID: u.ID, Action: "user.deleted", Target: u.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
+	s.track(u.ID, "account_deleted", nil)
+	return nil
+}
+
+// countOwners counts the owners of an org.
+func (s *Service) countOwners(ctx context.Context, st Store, orgID string) (int, error) {
+	ms, err := st.Members(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Role == RoleOwner {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,65 @@
+package latchkey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/secret"
+)
+
+// Challenge is one pending one-time secret or ceremony: an email code, a
+// reset or invitation token, an OAuth state, a WebAuthn challenge. Only the
+// secret's hash is stored; the row dies on use or expiry.
+type Challenge struct {
+	ID         string
+	Kind       string
+	UserID     string // empty when no user exists yet
+	Email      string
+	SecretHash string
+	Payload    json.RawMessage // kind-specific data; never a secret in clear
+	Attempts   int
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+}
+
+// issueToken stores a challenge of kind whose secret is a fresh 256-bit
+// token, and returns the token, which the caller hands out exactly once.
+func (s *Service) issueToken(ctx context.Context, st Store, c Challenge, ttl time.Duration) (string, error) {
+	token := secret.Token("")
+	now := s.now()
+	c.ID = secret.ID("chl_")
+	c.SecretHash = secret.Hash(token)
+	c.CreatedAt = now
+	c.ExpiresAt = now.Add(ttl)
+	if c.Payload == nil {
+		c.Payload = json.RawMessage("{}")
+	}
+	if err := st.CreateChallenge(ctx, c); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// redeemToken finds the live challenge of kind for token and deletes it, so
+// a token works once. Unknown, expired and used tokens all fail alike with
+// invalid.
+func (s *Service) redeemToken(ctx context.Context, st Store, kind, token string, invalid error) (Challenge, error) {
+	if token == "" || len(token) > 256 {
+		return Challenge{}, invalid
+	}
+	c, err := st.ChallengeBySecret(ctx, kind, secret.Hash(token))
+	if errors.Is(err, ErrNotFound) {
+		return Challenge{}, invalid
+	} else if err != nil {
+		return Challenge{}, err
+	}
+	if err := st.DeleteChallenge(ctx, c.ID); err != nil {
+		return Challenge{}, err
+	}
+	if !s.now().Before(c.ExpiresAt) {
+		return Challenge{}, invalid
+	}
+	return c, nil
+}

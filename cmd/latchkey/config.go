@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/password"
+)
+
+var errHelp = errors.New("help shown")
+
+// setting is one configuration value: an environment variable and the
+// flag of the same name (LATCHKEY_DATABASE_URL is --database-url).
+type setting struct {
+	env  string
+	def  string
+	help string
+}
+
+var settings = []setting{
+	{"LATCHKEY_ADDR", "127.0.0.1:8080", "address to listen on"},
+	{"LATCHKEY_DATABASE_URL", "sqlite://./latchkey-data/latchkey.db", "sqlite:///abs/path.db, sqlite://./rel.db or postgres://…"},
+	{"LATCHKEY_PUBLIC_URL", "http://localhost:8080", "URL where clients reach this server"},
+	{"LATCHKEY_DASHBOARD_URL", "", "URL of the dashboard (default: the public URL)"},
+	{"LATCHKEY_CORS_ORIGINS", "", "comma-separated browser origins allowed with credentials"},
+	{"LATCHKEY_SMTP_URL", "", "smtp://user:pass@host:port (STARTTLS when offered) or smtps://; unset: mail is logged"},
+	{"LATCHKEY_EMAIL_FROM", "Latchkey <no-reply@localhost>", "sender of outgoing mail"},
+	{"LATCHKEY_WEBAUTHN_RP_ID", "", "WebAuthn relying party id (default: the public URL's host)"},
+	{"LATCHKEY_WEBAUTHN_ORIGINS", "", "comma-separated WebAuthn origins (default: public and dashboard origins)"},
+	{"LATCHKEY_POSTHOG_API_KEY", "", "PostHog project API key; unset: no analytics"},
+	{"LATCHKEY_POSTHOG_HOST", "https://us.i.posthog.com", "PostHog endpoint"},
+	{"LATCHKEY_ACCESS_TOKEN_TTL", "15m", "access token lifetime"},
+	{"LATCHKEY_REFRESH_TOKEN_TTL", "720h", "refresh token and idle session lifetime"},
+	{"LATCHKEY_CODE_TTL", "15m", "email verification code lifetime"},
+	{"LATCHKEY_DASHBOARD_TOKEN_TTL", "60s", "dashboard token lifetime"},
+	{"LATCHKEY_REFRESH_REUSE_GRACE", "10s", "window in which a just-rotated refresh token still works"},
+	{"LATCHKEY_RATE_LIMITS", "on", "on, or off for benchmarks (never turns off code attempt limits)"},
+	{"LATCHKEY_ARGON2_MEMORY", "19456", "argon2id memory in KiB"},
+	{"LATCHKEY_ARGON2_TIME", "2", "argon2id iterations"},
+	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},
+	{"LATCHKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// config is the parsed configuration: raw strings by variable name, then
+// typed accessors that name the variable on a bad value.
+type config struct {
+	raw map[string]string
+	err error // first bad value
+}
+
+// parseConfig reads the environment, then the flags, which override it.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{raw: map[string]string{}}
+	fs := flag.NewFlagSet("latchkey "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		vals[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for k, v := range vals {
+		c.raw[k] = strings.TrimSpace(*v)
+	}
+	return c, nil
+}
+
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "LATCHKEY_")), "_", "-")
+}
+
+func (c *config) fail(env, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%s: %s", env, fmt.Sprintf(format, args...))
+	}
+}
+
+func (c *config) str(env string) string { return c.raw[env] }
+
+func (c *config) duration(env string) time.Duration {
+	d, err := time.ParseDuration(c.raw[env])
+	if err != nil || d <= 0 {
+		c.fail(env, "%q is not a positive duration such as 15m or 10s", c.raw[env])
+	}
+	return d
+}
+
+func (c *config) uint(env string, max uint64) uint64 {
+	n, err := strconv.ParseUint(c.raw[env], 10, 64)
+	if err != nil || n == 0 || n > max {
+		c.fail(env, "%q is not a whole number from 1 to %d", c.raw[env], max)
+	}
+	return n
+}
+
+// url checks an absolute http(s) URL and returns it without a trailing slash.
+func (c *config) url(env string) string {
+	v := c.raw[env]
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.fail(env, "%q is not an absolute http(s) URL", v)
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func (c *config) list(env string) []string {
+	var out []string
+	for _, v := range strings.Split(c.raw[env], ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (c *config) onOff(env string) bool {
+	switch strings.ToLower(c.raw[env]) {
+	case "on", "true", "1", "yes":
+		return true
+	case "off", "false", "0", "no":
+		return false
+	}
+	c.fail(env, "%q must be on or off", c.raw[env])
+	return true
+}
+
+// addr checks a host:port listen address.
+func (c *config) addr(env string) string {
+	if _, _, err := net.SplitHostPort(c.raw[env]); err != nil {
+		c.fail(env, "%q is not a host:port address", c.raw[env])
+	}
+	return c.raw[env]
+}
+
+// databaseURL checks the scheme of the database URL.
+func (c *config) databaseURL(env string) string {
+	v := c.raw[env]
+	if !strings.HasPrefix(v, "sqlite://") && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+		c.fail(env, "%q must start with sqlite:// or postgres://", v)
+	}
+	return v
+}
+
+// domainConfig copies what the domain needs.
+func (c *config) domainConfig() latchkey.Config {
+	cfg := latchkey.DefaultConfig()
+	cfg.PublicURL = c.url("LATCHKEY_PUBLIC_URL")
+	cfg.Issuer = cfg.PublicURL
+	cfg.DashboardURL = cfg.PublicURL
+	if c.str("LATCHKEY_DASHBOARD_URL") != "" {
+		cfg.DashboardURL = c.url("LATCHKEY_DASHBOARD_URL")
+	}
+	cfg.AccessTokenTTL = c.duration("LATCHKEY_ACCESS_TOKEN_TTL")
+	cfg.RefreshTokenTTL = c.duration("LATCHKEY_REFRESH_TOKEN_TTL")
+	cfg.CodeTTL = c.duration("LATCHKEY_CODE_TTL")
+	cfg.DashboardTokenTTL = c.duration("LATCHKEY_DASHBOARD_TOKEN_TTL")
+	cfg.RefreshReuseGrace = c.duration("LATCHKEY_REFRESH_REUSE_GRACE")
+	cfg.RateLimits = c.onOff("LATCHKEY_RATE_LIMITS")
+	cfg.Password = password.Hasher{Params: password.Params{
+		Memory:  uint32(c.uint("LATCHKEY_ARGON2_MEMORY", 4<<20)),
+		Time:    uint32(c.uint("LATCHKEY_ARGON2_TIME", 100)),
+		Threads: uint8(c.uint("LATCHKEY_ARGON2_THREADS", 255)),
+	}}
+	return cfg
+}

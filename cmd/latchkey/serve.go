@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/sqlstore"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseConfig("serve", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	addr := c.addr("LATCHKEY_ADDR")
+	dbURL := c.databaseURL("LATCHKEY_DATABASE_URL")
+	dcfg := c.domainConfig()
+	cors := c.list("LATCHKEY_CORS_ORIGINS")
+	logger := newLogger(c, stderr)
+	if c.err != nil {
+		return c.err
+	}
+
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger}
+	if err := svc.Open(ctx); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("LATCHKEY_ADDR: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	fmt.Fprintf(stdout, "Latchkey listening on http://%s (public URL %s, database %s)\n", ln.Addr(), dcfg.PublicURL, redactURL(dbURL))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseConfig("migrate", args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	dbURL := c.databaseURL("LATCHKEY_DATABASE_URL")
+	if c.err != nil {
+		return c.err
+	}
+	db, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	names, _ := sqlstore.Migrations(db.Dialect)
+	fmt.Fprintf(stdout, "database %s is at migration %s\n", redactURL(dbURL), names[len(names)-1])
+	return nil
+}
+
+func newLogger(c *config, stderr io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.str("LATCHKEY_LOG_LEVEL"))); err != nil {
+		c.fail("LATCHKEY_LOG_LEVEL", "%q must be debug, info, warn or error", c.str("LATCHKEY_LOG_LEVEL"))
+	}
+	return slog.New(server.LogHandler(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(raw string) string {
+	if i := strings.Index(raw, "@"); i > 0 {
+		if j := strings.Index(raw, "://"); j > 0 && j < i {
+			if k := strings.Index(raw[j+3:i], ":"); k >= 0 {
+				return raw[:j+3+k] + ":***" + raw[i:]
+			}
+		}
+	}
+	return raw
+}

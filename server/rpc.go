@@ -1,0 +1,222 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/latchkey/latchkey"
+)
+
+// maxBody is the largest request body the API reads (contract §1).
+const maxBody = 64 << 10
+
+// auth says which credential an operation needs.
+type auth int
+
+const (
+	authNone     auth = iota // "-": anonymous; credentials are ignored
+	authOptional             // "- or S": a session when present
+	authSession              // "S"
+	authKey                  // "K"
+	authAny                  // "S or K"
+)
+
+// operation is one RPC of the contract.
+type operation struct {
+	Name    string
+	Read    bool // answers GET as well as POST
+	Auth    auth
+	Summary string
+	// csrf forces the cookie CSRF rule for operations authenticated by a
+	// cookie other than the access cookie (auth.refresh).
+	csrf bool
+	// ignoreBody is set for operations that must not read the body at all.
+	ignoreBody bool
+	reqType    reflect.Type
+	resType    reflect.Type
+	serve      func(c *call, body []byte) (any, error)
+}
+
+// call is one request being served.
+type call struct {
+	ctx  context.Context
+	w    http.ResponseWriter
+	r    *http.Request
+	auth *latchkey.AuthContext // nil when anonymous
+	meta latchkey.Meta
+	s    *Server
+}
+
+// rpc declares an operation whose handler takes a decoded Req and returns a
+// Res to encode; the types also feed the OpenAPI document.
+func rpc[Req, Res any](name string, a auth, summary string, h func(c *call, req Req) (Res, error)) operation {
+	return operation{
+		Name: name, Auth: a, Summary: summary,
+		reqType: reflect.TypeFor[Req](), resType: reflect.TypeFor[Res](),
+		ignoreBody: reflect.TypeFor[Req]() == reflect.TypeFor[ignored](),
+		serve: func(c *call, body []byte) (any, error) {
+			var req Req
+			if err := decodeStrict(body, &req); err != nil && body != nil {
+				return nil, err
+			}
+			return h(c, req)
+		},
+	}
+}
+
+// read marks an operation as read-only: it answers GET too.
+func (o operation) read() operation { o.Read = true; return o }
+
+// empty is a request or response without fields.
+type empty struct{}
+
+// decodeStrict decodes a JSON object into v, rejecting unknown fields,
+// wrong types and trailing data with invalid_request naming the field.
+// An empty body is an empty object.
+func decodeStrict(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	if body[0] != '{' {
+		return latchkey.Invalid("", "The request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return latchkey.Invalid("", "The request body has data after the JSON object.")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		return latchkey.Invalid(field, "Field %q must be of type %s.", field, jsonTypeName(typeErr.Type))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return latchkey.Invalid("", "The request body is not valid JSON.")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return latchkey.Invalid(name, "Unknown field %q.", name)
+	}
+	return latchkey.Invalid("", "The request body is not valid JSON.")
+}
+
+func jsonTypeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Pointer:
+		return jsonTypeName(t.Elem())
+	}
+	return "number"
+}
+
+// statuses maps every error code to its HTTP status, once.
+var statuses = map[string]int{
+	latchkey.CodeInvalidRequest:       http.StatusBadRequest,
+	latchkey.CodeWeakPassword:         http.StatusBadRequest,
+	latchkey.CodePasswordUnchanged:    http.StatusBadRequest,
+	latchkey.CodeInvalidCode:          http.StatusBadRequest,
+	latchkey.CodeCodeExpired:          http.StatusBadRequest,
+	latchkey.CodeInvalidChallenge:     http.StatusBadRequest,
+	latchkey.CodeInvalidCallback:      http.StatusBadRequest,
+	latchkey.CodeUnauthenticated:      http.StatusUnauthorized,
+	latchkey.CodeInvalidToken:         http.StatusUnauthorized,
+	latchkey.CodeInvalidCredentials:   http.StatusUnauthorized,
+	latchkey.CodeOAuthOnlyAccount:     http.StatusUnauthorized,
+	latchkey.CodePasswordNotSet:       http.StatusUnauthorized,
+	latchkey.CodeWrongCredentialKind:  http.StatusForbidden,
+	latchkey.CodeInsufficientScope:    http.StatusForbidden,
+	latchkey.CodeForbidden:            http.StatusForbidden,
+	latchkey.CodeSSORequired:          http.StatusForbidden,
+	latchkey.CodeReauthRequired:       http.StatusForbidden,
+	latchkey.CodeCSRFRejected:         http.StatusForbidden,
+	latchkey.CodeInvitationMismatch:   http.StatusForbidden,
+	latchkey.CodeNotFound:             http.StatusNotFound,
+	latchkey.CodeNotLinked:            http.StatusNotFound,
+	latchkey.CodeEmailTaken:           http.StatusConflict,
+	latchkey.CodePasswordAlreadySet:   http.StatusConflict,
+	latchkey.CodeOrgHasOtherMembers:   http.StatusConflict,
+	latchkey.CodeEmailAlreadyVerified: http.StatusConflict,
+	latchkey.CodeLastAuthMethod:       http.StatusConflict,
+	latchkey.CodeLastOwner:            http.StatusConflict,
+	latchkey.CodeDomainTaken:          http.StatusConflict,
+	latchkey.CodeRateLimited:          http.StatusTooManyRequests,
+	codeMethodNotAllowed:              http.StatusMethodNotAllowed,
+	codeTooLarge:                      http.StatusRequestEntityTooLarge,
+	latchkey.CodeInternal:             http.StatusInternalServerError,
+}
+
+// Transport-level codes.
+const (
+	codeMethodNotAllowed = "method_not_allowed"
+	codeTooLarge         = "request_too_large"
+)
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string   `json:"code"`
+	Message   string   `json:"message"`
+	RequestID string   `json:"request_id"`
+	Field     *string  `json:"field,omitempty"`
+	Providers []string `json:"providers,omitempty"`
+}
+
+// writeError writes the error envelope. An error that is not a
+// *latchkey.Error is logged with the request id and becomes a generic
+// 500 internal, so nothing leaks.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *latchkey.Error
+	if !errors.As(err, &e) || statuses[e.Code] == 0 {
+		s.log.ErrorContext(r.Context(), "internal error", "err", err)
+		e = latchkey.Errorf(latchkey.CodeInternal, "Something went wrong on our side. Try again.")
+	}
+	d := errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(r), Providers: e.Providers}
+	if e.Code == latchkey.CodeInvalidRequest || e.Field != "" {
+		f := e.Field
+		d.Field = &f
+	}
+	if e.Code == latchkey.CodeOAuthOnlyAccount && d.Providers == nil {
+		d.Providers = []string{}
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	writeJSON(w, statuses[e.Code], errorBody{d})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"The response could not be encoded."}}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,108 @@
+package latchkey
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/latchkey/latchkey/password"
+)
+
+// Config holds the values the domain needs; cmd/latchkey copies them from
+// the environment and flags.
+type Config struct {
+	// Issuer is the iss claim of access tokens: the public URL.
+	Issuer       string
+	PublicURL    string
+	DashboardURL string
+
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	RefreshReuseGrace time.Duration
+	CodeTTL           time.Duration
+	ResetTokenTTL     time.Duration
+	InvitationTTL     time.Duration
+	DashboardTokenTTL time.Duration
+
+	// RateLimits turns the request-rate limits on. Attempt limits on
+	// one-time codes are always on.
+	RateLimits bool
+	Password   password.Hasher
+}
+
+// DefaultConfig returns the contract's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Issuer:            "http://localhost:8080",
+		PublicURL:         "http://localhost:8080",
+		DashboardURL:      "http://localhost:8080",
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshTokenTTL:   30 * 24 * time.Hour,
+		RefreshReuseGrace: 10 * time.Second,
+		CodeTTL:           15 * time.Minute,
+		ResetTokenTTL:     30 * time.Minute,
+		InvitationTTL:     7 * 24 * time.Hour,
+		DashboardTokenTTL: 60 * time.Second,
+		RateLimits:        true,
+		Password:          password.Hasher{Params: password.DefaultParams},
+	}
+}
+
+// Mailer sends an email rendered from one of the mail package's templates.
+// Send must not reveal delivery problems to the caller's timing: the mail
+// package queues and retries in the background.
+type Mailer interface {
+	Send(ctx context.Context, to, template string, data map[string]string) error
+}
+
+// Service runs every flow of the contract once, for every transport.
+// Fill the exported fields, then call Open.
+type Service struct {
+	Store     Store
+	Config    Config
+	Mailer    Mailer    // nil: mails are only logged
+	Analytics Analytics // nil: events are dropped
+	Logger    *slog.Logger
+	Clock     func() time.Time // nil: time.Now
+
+	keys   *keyring
+	limits *limiter
+}
+
+// Open prepares the service: loads (or on a fresh database creates) the
+// token signing keys.
+func (s *Service) Open(ctx context.Context) error {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Clock == nil {
+		s.Clock = time.Now
+	}
+	if s.Analytics == nil {
+		s.Analytics = noAnalytics{}
+	}
+	if s.Mailer == nil {
+		s.Mailer = logMailer{s.Logger}
+	}
+	s.limits = newLimiter()
+	kr, err := loadKeys(ctx, s.Store, s.now())
+	if err != nil {
+		return err
+	}
+	s.keys = kr
+	return nil
+}
+
+// now is the service's clock in UTC, at the microsecond precision the
+// database keeps.
+func (s *Service) now() time.Time { return s.Clock().UTC().Truncate(time.Microsecond) }
+
+// Now exposes the service clock to adapters that must agree with it.
+func (s *Service) Now() time.Time { return s.now() }
+
+type logMailer struct{ log *slog.Logger }
+
+func (m logMailer) Send(ctx context.Context, to, template string, data map[string]string) error {
+	m.log.InfoContext(ctx, "email (no mailer configured)", "to", to, "template", template, "data", data)
+	return nil
+}

@@ -1,0 +1,93 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey"
+)
+
+// CreateOrg inserts an org; ErrConflict when the slug is taken.
+func (s *Store) CreateOrg(ctx context.Context, o latchkey.Org) error {
+	return s.exec(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4)`, o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+}
+
+// OrgByID reads an org.
+func (s *Store) OrgByID(ctx context.Context, id string) (latchkey.Org, error) {
+	var o latchkey.Org
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, slug, created_at FROM orgs WHERE id = $1`, id).Scan(&o.ID, &o.Name, &o.Slug, &created)
+	o.CreatedAt = fromTS(created)
+	return o, translate(err)
+}
+
+// DeleteOrg deletes an org and, by cascade, its memberships and keys.
+func (s *Store) DeleteOrg(ctx context.Context, id string) error {
+	return s.execOne(ctx, `DELETE FROM orgs WHERE id = $1`, id)
+}
+
+// CreateMembership inserts a membership.
+func (s *Store) CreateMembership(ctx context.Context, m latchkey.Membership) error {
+	return s.exec(ctx, `INSERT INTO memberships (user_id, org_id, role, created_at) VALUES ($1, $2, $3, $4)`, m.UserID, m.OrgID, string(m.Role), ts(m.CreatedAt))
+}
+
+const membershipColumns = `user_id, org_id, role, created_at`
+
+func (s *Store) memberships(ctx context.Context, query string, args ...any) ([]latchkey.Membership, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []latchkey.Membership
+	for rows.Next() {
+		var m latchkey.Membership
+		var created int64
+		if err := rows.Scan(&m.UserID, &m.OrgID, &m.Role, &created); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = fromTS(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Membership reads one membership.
+func (s *Store) Membership(ctx context.Context, userID, orgID string) (latchkey.Membership, error) {
+	ms, err := s.memberships(ctx, `SELECT `+membershipColumns+` FROM memberships WHERE user_id = $1 AND org_id = $2`, userID, orgID)
+	if err != nil {
+		return latchkey.Membership{}, err
+	}
+	if len(ms) == 0 {
+		return latchkey.Membership{}, latchkey.ErrNotFound
+	}
+	return ms[0], nil
+}
+
+// MembershipsOfUser lists a user's memberships, oldest first.
+func (s *Store) MembershipsOfUser(ctx context.Context, userID string) ([]latchkey.Membership, error) {
+	return s.memberships(ctx, `SELECT `+membershipColumns+` FROM memberships WHERE user_id = $1 ORDER BY created_at, org_id`, userID)
+}
+
+// Members lists an org's memberships, oldest first.
+func (s *Store) Members(ctx context.Context, orgID string) ([]latchkey.Membership, error) {
+	return s.memberships(ctx, `SELECT `+membershipColumns+` FROM memberships WHERE org_id = $1 ORDER BY created_at, user_id`, orgID)
+}
+
+// CountMembers counts an org's members.
+func (s *Store) CountMembers(ctx context.Context, orgID string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE org_id = $1`, orgID).Scan(&n)
+	return n, err
+}
+
+// FirstMember returns the org's earliest membership.
+func (s *Store) FirstMember(ctx context.Context, orgID string) (latchkey.Membership, error) {
+	ms, err := s.memberships(ctx, `SELECT `+membershipColumns+` FROM memberships WHERE org_id = $1 ORDER BY created_at, user_id LIMIT 1`, orgID)
+	if err != nil {
+		return latchkey.Membership{}, err
+	}
+	if len(ms) == 0 {
+		return latchkey.Membership{}, latchkey.ErrNotFound
+	}
+	return ms[0], nil
+}

@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+const sessionColumns = `id, user_id, org_id, created_at, last_seen_at, expires_at, authenticated_at, revoked_at, ip, user_agent`
+
+type scanner interface{ Scan(...any) error }
+
+func scanSession(row scanner) (latchkey.Session, error) {
+	var x latchkey.Session
+	var created, seen, expires, authed int64
+	var revoked sql.NullInt64
+	err := row.Scan(&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent)
+	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = fromTS(created), fromTS(seen), fromTS(expires), fromTS(authed), fromNullTS(revoked)
+	return x, translate(err)
+}
+
+// CreateSession inserts a session.
+func (s *Store) CreateSession(ctx context.Context, x latchkey.Session) error {
+	return s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		x.ID, x.UserID, x.OrgID, ts(x.CreatedAt), ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt), x.IP, x.UserAgent)
+}
+
+// SessionByID reads a session.
+func (s *Store) SessionByID(ctx context.Context, id string) (latchkey.Session, error) {
+	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+}
+
+// UpdateSession writes a session's mutable columns.
+func (s *Store) UpdateSession(ctx context.Context, x latchkey.Session) error {
+	return s.execOne(ctx, `UPDATE sessions SET org_id = $2, last_seen_at = $3, expires_at = $4, authenticated_at = $5, revoked_at = $6 WHERE id = $1`,
+		x.ID, x.OrgID, ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt))
+}
+
+// ActiveSessions lists a user's live sessions, newest first.
+func (s *Store) ActiveSessions(ctx context.Context, userID string, now time.Time) ([]latchkey.Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC`, userID, ts(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []latchkey.Session
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// RevokeUserSessions revokes a user's live sessions except keep.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) error {
+	return s.exec(ctx, `UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keep, ts(at))
+}
+
+// SessionAuth reads a session with its user, org and the user's role there
+// in one query: the access-token hot path.
+func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
+	var a latchkey.SessionAuth
+	var x = &a.Session
+	var created, seen, expires, authed, uCreated, uUpdated int64
+	var revoked sql.NullInt64
+	var hash sql.NullString
+	err := s.r.QueryRowContext(ctx, `
+		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at,
+		       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
+		       o.name, o.slug, m.role
+		FROM sessions s
+		JOIN users u ON u.id = s.user_id
+		JOIN orgs o ON o.id = s.org_id
+		JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
+		WHERE s.id = $1`, sessionID).Scan(
+		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked,
+		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,
+		&a.Org.Name, &a.Org.Slug, &a.Role)
+	if err != nil {
+		return a, translate(err)
+	}
+	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = fromTS(created), fromTS(seen), fromTS(expires), fromTS(authed), fromNullTS(revoked)
+	a.User.ID, a.User.PasswordHash, a.User.CreatedAt, a.User.UpdatedAt = x.UserID, hash.String, fromTS(uCreated), fromTS(uUpdated)
+	a.Org.ID = x.OrgID
+	return a, nil
+}
+
+// CreateRefreshToken inserts a refresh token.
+func (s *Store) CreateRefreshToken(ctx context.Context, t latchkey.RefreshToken) error {
+	return s.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		t.Hash, t.SessionID, nullString(t.ParentHash), ts(t.CreatedAt), ts(t.ExpiresAt), nullTS(t.RotatedAt))
+}
+
+// RefreshTokenForUpdate reads a refresh token, locking it inside a transaction.
+func (s *Store) RefreshTokenForUpdate(ctx context.Context, hash string) (latchkey.RefreshToken, error) {
+	var t latchkey.RefreshToken
+	var parent sql.NullString
+	var created, expires int64
+	var rotated sql.NullInt64
+	err := s.w.QueryRowContext(ctx, `SELECT hash, session_id, parent_hash, created_at, expires_at, rotated_at FROM refresh_tokens WHERE hash = $1`+s.forUpdate(), hash).
+		Scan(&t.Hash, &t.SessionID, &parent, &created, &expires, &rotated)
+	t.ParentHash, t.CreatedAt, t.ExpiresAt, t.RotatedAt = parent.String, fromTS(created), fromTS(expires), fromNullTS(rotated)
+	return t, translate(err)
+}
+
+// MarkRefreshTokenRotated records the first use of a refresh token.
+func (s *Store) MarkRefreshTokenRotated(ctx context.Context, hash string, at time.Time) error {
+	return s.execOne(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1`, hash, ts(at))
+}

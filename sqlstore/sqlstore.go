@@ -1,0 +1,210 @@
+// Package sqlstore stores Latchkey's data in SQLite (modernc, pure Go) or
+// PostgreSQL (pgx) through database/sql: one set of queries, a small
+// dialect shim for the few differences, and embedded migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is an open database: for SQLite one writer connection and a pool of
+// readers (WAL lets them run beside the writer); for PostgreSQL one pool.
+type DB struct {
+	Dialect string
+	write   *sql.DB
+	read    *sql.DB
+}
+
+// Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
+// or postgres://…. A SQLite file's directory is created when missing.
+// Open applies pending migrations.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := open(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func open(rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		path, err := sqlitePath(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		// IMMEDIATE transactions take the write lock up front, so a
+		// transaction that reads then writes never fails on the upgrade.
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		w, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		w.SetConnMaxIdleTime(0)
+		r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		return &DB{Dialect: SQLite, write: w, read: r}, nil
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		p, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, err
+		}
+		p.SetMaxOpenConns(32)
+		p.SetMaxIdleConns(32)
+		return &DB{Dialect: Postgres, write: p, read: p}, nil
+	}
+	return nil, fmt.Errorf("database URL must start with sqlite:// or postgres://")
+}
+
+// sqlitePath turns sqlite:///abs/x.db into /abs/x.db and sqlite://./x.db
+// (or sqlite://x.db) into the relative path.
+func sqlitePath(rawURL string) (string, error) {
+	rest := strings.TrimPrefix(rawURL, "sqlite://")
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest = rest[:i]
+	}
+	p, err := url.PathUnescape(rest)
+	if err != nil || p == "" || p == "/" {
+		return "", fmt.Errorf("database URL %q names no file", rawURL)
+	}
+	return filepath.Clean(p), nil
+}
+
+// Close closes the connections.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Store returns the latchkey.Store over this database.
+func (db *DB) Store() *Store { return &Store{db: db, w: db.write, r: db.read} }
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store implements latchkey.Store. Outside a transaction writes go to the
+// writer and reads to the readers; inside one, both go to the transaction.
+type Store struct {
+	db   *DB
+	w, r querier
+	inTx bool
+}
+
+var _ latchkey.Store = (*Store)(nil)
+
+// Tx runs fn in a transaction on the writer.
+func (s *Store) Tx(ctx context.Context, fn func(tx latchkey.Store) error) error {
+	if s.inTx {
+		return fn(s)
+	}
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&Store{db: s.db, w: tx, r: tx, inTx: true}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ping checks both pools.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.db.read.PingContext(ctx)
+}
+
+// forUpdate locks selected rows on PostgreSQL; SQLite's IMMEDIATE
+// transactions already hold the database's write lock.
+func (s *Store) forUpdate() string {
+	if s.db.Dialect == Postgres && s.inTx {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// translate maps driver errors to the domain's: a missing row to
+// ErrNotFound, a unique violation to ErrConflict (by SQLSTATE or SQLite
+// extended result code, never by message text).
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return latchkey.ErrNotFound
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%w: %s", latchkey.ErrConflict, pg.ConstraintName)
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) && (lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return fmt.Errorf("%w: %v", latchkey.ErrConflict, err)
+	}
+	return err
+}
+
+// exec runs a write and translates its error.
+func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, query, args...)
+	return translate(err)
+}
+
+// execOne runs a write that must touch exactly one row.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return translate(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return latchkey.ErrNotFound
+	}
+	return nil
+}

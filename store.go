@@ -1,0 +1,78 @@
+package latchkey
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the domain needs. It is declared here, by its
+// one consumer; sqlstore implements it for SQLite and PostgreSQL. Lookups
+// return ErrNotFound for a missing row and creates return ErrConflict on a
+// unique violation.
+type Store interface {
+	// Tx runs fn in one transaction, committed when fn returns nil. fn must
+	// use only the Store it is given: on SQLite the single writer
+	// connection is held by the transaction.
+	Tx(ctx context.Context, fn func(tx Store) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+
+	CreateUser(ctx context.Context, u User) error
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UpdateUser writes email, email_verified, name, password_hash and updated_at.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes the user; rows that belong to them go by cascade.
+	DeleteUser(ctx context.Context, id string) error
+
+	CreateOrg(ctx context.Context, o Org) error
+	OrgByID(ctx context.Context, id string) (Org, error)
+	DeleteOrg(ctx context.Context, id string) error
+	CreateMembership(ctx context.Context, m Membership) error
+	Membership(ctx context.Context, userID, orgID string) (Membership, error)
+	MembershipsOfUser(ctx context.Context, userID string) ([]Membership, error)
+	CountMembers(ctx context.Context, orgID string) (int, error)
+	// Members lists an org's memberships, oldest first.
+	Members(ctx context.Context, orgID string) ([]Membership, error)
+	// FirstMember returns the membership with the earliest created_at.
+	FirstMember(ctx context.Context, orgID string) (Membership, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at and revoked_at.
+	UpdateSession(ctx context.Context, s Session) error
+	// ActiveSessions lists the user's sessions not revoked nor expired at now.
+	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// RevokeUserSessions revokes every live session of the user except keep.
+	RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) error
+	// SessionAuth is the hot path: a session with its user, org and role in
+	// one indexed query.
+	SessionAuth(ctx context.Context, sessionID string) (SessionAuth, error)
+
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// RefreshTokenForUpdate reads a token and, inside Tx, locks it until
+	// the transaction ends.
+	RefreshTokenForUpdate(ctx context.Context, hash string) (RefreshToken, error)
+	MarkRefreshTokenRotated(ctx context.Context, hash string, at time.Time) error
+
+	CreateChallenge(ctx context.Context, c Challenge) error
+	ChallengeByID(ctx context.Context, id string) (Challenge, error)
+	ChallengeBySecret(ctx context.Context, kind, secretHash string) (Challenge, error)
+	// ChallengesOf lists a user's challenges of one kind, newest first.
+	ChallengesOf(ctx context.Context, kind, userID string) ([]Challenge, error)
+	UpdateChallenge(ctx context.Context, c Challenge) error
+	DeleteChallenge(ctx context.Context, id string) error
+	DeleteChallengesOf(ctx context.Context, kind, userID string) error
+
+	OAuthIdentitiesOfUser(ctx context.Context, userID string) ([]OAuthIdentity, error)
+
+	AddAuditEvent(ctx context.Context, e AuditEvent) error
+	AuditEvents(ctx context.Context, actorID string) ([]AuditEvent, error)
+
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// CreateSigningKey inserts the key unless its slot is taken, so nodes
+	// that start at once agree on one key per slot.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+
+	APIKeyStore
+}
