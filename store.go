@@ -75,4 +75,6 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	InvitationStore
+	MemberStore
 }

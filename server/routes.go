@@ -12,6 +12,8 @@ func (s *Server) operations() []operation {
 	return slices.Concat(
 		s.authOps(),
 		s.sessionOps(),
+		s.emailOps(),
+		s.orgMemberOps(),
 	)
 }
 
