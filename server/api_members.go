@@ -114,7 +114,7 @@ func (s *Server) orgMemberOps() []operation {
 					Token: req.Token, Password: req.Password, Name: req.Name, Meta: c.meta,
 				})
 				if err != nil {
-					return sessionJSON{}, err
+					return sessionJSON{}, tokenInBody(err)
 				}
 				return c.startSession(in), nil
 			}),

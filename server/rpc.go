@@ -207,7 +207,29 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
 	}
-	writeJSON(w, statuses[e.Code], errorBody{d})
+	status := statuses[e.Code]
+	var bad *bodyTokenError
+	if errors.As(err, &bad) {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, errorBody{d})
+}
+
+// bodyTokenError marks an invalid_token about a one-time token sent in the
+// request body (a reset or invitation link), which the contract answers
+// with 400, unlike a bad credential (401).
+type bodyTokenError struct{ err *latchkey.Error }
+
+func (b *bodyTokenError) Error() string { return b.err.Error() }
+func (b *bodyTokenError) Unwrap() error { return b.err }
+
+// tokenInBody wraps an invalid_token error as a bodyTokenError.
+func tokenInBody(err error) error {
+	var e *latchkey.Error
+	if errors.As(err, &e) && e.Code == latchkey.CodeInvalidToken {
+		return &bodyTokenError{e}
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

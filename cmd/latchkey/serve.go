@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/analytics"
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
 )
@@ -27,16 +29,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dcfg := c.domainConfig()
 	cors := c.list("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
+	sender := c.mailSender(logger)
 	if c.err != nil {
 		return c.err
 	}
+	mailer := mail.NewMailer(sender, mail.Config{Logger: logger, RequestID: latchkey.RequestID})
+	defer mailer.Close()
+	events := analytics.New(c.str("LATCHKEY_POSTHOG_API_KEY"), c.str("LATCHKEY_POSTHOG_HOST"), logger)
+	defer events.Close()
 
 	db, err := sqlstore.Open(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger}
+	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Mailer: mailer, Analytics: events}
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
@@ -63,6 +70,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Flows that finish after their response (password resets) queue
+	// mail; let them end before the deferred Close drains the mail queue.
+	if err := svc.Drain(shutdown); err != nil {
+		logger.Warn("background flows cut short at shutdown", "err", err)
 	}
 	return nil
 }
