@@ -105,10 +105,10 @@ func (s *Service) RemoveMember(ctx context.Context, ac *AuthContext, userID stri
 		}
 		self := ac.User != nil && ac.User.ID == userID
 		switch {
-		case target.Role == RoleOwner && owners == 1:
-			return errLastOwner
 		case !self && target.Role.rank() > ac.Role.rank():
 			return Errorf(CodeForbidden, "You cannot remove someone above you.")
+		case target.Role == RoleOwner && owners == 1:
+			return errLastOwner
 		}
 		return tx.DeleteMembership(ctx, userID, ac.Org.ID)
 	})
