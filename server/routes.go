@@ -48,6 +48,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(s.openapi)
 	})
+	s.uiRoutes(mux)
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)
 	})
