@@ -57,7 +57,7 @@ func (s *Server) emailOps() []operation {
 			}),
 		rpc("auth.password.reset.complete", authNone, "Set a new password with a reset link's token; signs out every session of the user.",
 			func(c *call, req resetCompleteRequest) (empty, error) {
-				return empty{}, tokenInBody(s.svc.CompletePasswordReset(c.ctx, req.Token, req.NewPassword, c.meta))
+				return empty{}, tokenError400(s.svc.CompletePasswordReset(c.ctx, req.Token, req.NewPassword, c.meta))
 			}),
 		rpc("auth.onboarding.status", authSession, "What the caller still has to do: verify the email, set a password.",
 			func(c *call, _ empty) (onboardingJSON, error) {

@@ -114,7 +114,7 @@ func (s *Server) orgMemberOps() []operation {
 					Token: req.Token, Password: req.Password, Name: req.Name, Meta: c.meta,
 				})
 				if err != nil {
-					return sessionJSON{}, tokenInBody(err)
+					return sessionJSON{}, tokenError400(err)
 				}
 				return c.startSession(in), nil
 			}),

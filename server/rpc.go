@@ -196,6 +196,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err)
 		e = latchkey.Errorf(latchkey.CodeInternal, "Something went wrong on our side. Try again.")
 	}
+	status := statuses[e.Code]
+	var se statusError
+	if errors.As(err, &se) {
+		status = se.status
+	}
 	d := errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(r), Providers: e.Providers}
 	if e.Code == latchkey.CodeInvalidRequest || e.Field != "" {
 		f := e.Field
@@ -207,27 +212,26 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
 	}
-	status := statuses[e.Code]
-	var bad *bodyTokenError
-	if errors.As(err, &bad) {
-		status = http.StatusBadRequest
-	}
 	writeJSON(w, status, errorBody{d})
 }
 
-// bodyTokenError marks an invalid_token about a one-time token sent in the
-// request body (a reset or invitation link), which the contract answers
-// with 400, unlike a bad credential (401).
-type bodyTokenError struct{ err *latchkey.Error }
+// statusError gives one operation's error another status than the table's.
+// The contract answers a bad one-time token with 400 invalid_token on the
+// operations that redeem one (auth.oauth.transfer.confirm, password reset,
+// invitations), while invalid_token on a credential is 401.
+type statusError struct {
+	err    error
+	status int
+}
 
-func (b *bodyTokenError) Error() string { return b.err.Error() }
-func (b *bodyTokenError) Unwrap() error { return b.err }
+func (e statusError) Error() string { return e.err.Error() }
+func (e statusError) Unwrap() error { return e.err }
 
-// tokenInBody wraps an invalid_token error as a bodyTokenError.
-func tokenInBody(err error) error {
-	var e *latchkey.Error
-	if errors.As(err, &e) && e.Code == latchkey.CodeInvalidToken {
-		return &bodyTokenError{e}
+// tokenError400 makes an invalid_token error of a token-redeeming
+// operation a 400; other errors pass through.
+func tokenError400(err error) error {
+	if latchkey.ErrorCode(err) == latchkey.CodeInvalidToken {
+		return statusError{err: err, status: http.StatusBadRequest}
 	}
 	return err
 }
