@@ -211,6 +211,9 @@ func (s *Service) joinAsNewUser(ctx context.Context, inv Invitation, in Complete
 	if err := checkPassword("password", in.Password); err != nil {
 		return SignIn{}, err
 	}
+	if err := s.requireNoSSO(ctx, inv.Email); err != nil {
+		return SignIn{}, err
+	}
 	hash, err := s.Config.Password.Hash(in.Password)
 	if err != nil {
 		return SignIn{}, err

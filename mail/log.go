@@ -19,7 +19,10 @@ func (l Log) Send(ctx context.Context, m Message) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	logger.InfoContext(ctx, "email (not sent: no SMTP server configured)",
-		"to", m.To, "subject", m.Subject, "text", m.Text)
+	attrs := []any{"to", m.To, "subject", m.Subject, "text", m.Text}
+	if id := RequestID(ctx); id != "" { // set by the Mailer: the request that caused the mail
+		attrs = append(attrs, "request_id", id)
+	}
+	logger.InfoContext(ctx, "email (not sent: no SMTP server configured)", attrs...)
 	return nil
 }

@@ -192,7 +192,7 @@ func (m *Mailer) run() {
 
 func (m *Mailer) deliver(j job) {
 	j.attempt++
-	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.AttemptTimeout)
+	ctx, cancel := context.WithTimeout(WithRequestID(m.ctx, j.requestID), m.cfg.AttemptTimeout)
 	err := m.sender.Send(ctx, j.msg)
 	cancel()
 	if err == nil {

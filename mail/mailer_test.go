@@ -178,13 +178,14 @@ func TestLogSenderShowsTheCode(t *testing.T) {
 	var out logBuffer
 	sender := mail.Log{Logger: slog.New(slog.NewTextHandler(&out, nil))}
 	m, _ := newMailer(t, sender, mail.Config{})
-	if err := m.Send(context.Background(), "dev@example.com", mail.TemplateVerifyEmail, map[string]string{"Code": "987654"}); err != nil {
+	ctx := mail.WithRequestID(context.Background(), "req-dev")
+	if err := m.Send(ctx, "dev@example.com", mail.TemplateVerifyEmail, map[string]string{"Code": "987654"}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, m)
 	out.mu.Lock()
 	defer out.mu.Unlock()
-	for _, want := range []string{"to=dev@example.com", "Your verification code: 987654", "    987654"} {
+	for _, want := range []string{"to=dev@example.com", "Your verification code: 987654", "    987654", "request_id=req-dev"} {
 		if !strings.Contains(out.buf.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, out.buf.String())
 		}

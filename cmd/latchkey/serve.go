@@ -30,12 +30,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cors := c.list("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
 	sender := c.mailSender(logger)
+	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
 	if c.err != nil {
 		return c.err
 	}
 	mailer := mail.NewMailer(sender, mail.Config{Logger: logger, RequestID: latchkey.RequestID})
 	defer mailer.Close()
-	events := analytics.New(c.str("LATCHKEY_POSTHOG_API_KEY"), c.str("LATCHKEY_POSTHOG_HOST"), logger)
+	events := analytics.New(c.str("LATCHKEY_POSTHOG_API_KEY"), posthogHost, logger)
 	defer events.Close()
 
 	db, err := sqlstore.Open(ctx, dbURL)
