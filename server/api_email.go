@@ -70,4 +70,3 @@ func (s *Server) emailOps() []operation {
 			}).read(),
 	}
 }
-

@@ -139,4 +139,3 @@ func bearerClient(e *mailEnv, t *testing.T, token string) *latchkeytest.Client {
 	c.Bearer = token
 	return c
 }
-
