@@ -77,4 +77,5 @@ type Store interface {
 	APIKeyStore
 	InvitationStore
 	MemberStore
+	PasskeyStore
 }

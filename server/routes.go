@@ -14,6 +14,7 @@ func (s *Server) operations() []operation {
 		s.sessionOps(),
 		s.emailOps(),
 		s.orgMemberOps(),
+		s.passkeyOps(),
 	)
 }
 

@@ -31,8 +31,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := newLogger(c, stderr)
 	sender := c.mailSender(logger)
 	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
+	passkeys, warning := c.relyingParty(dcfg.PublicURL, dcfg.DashboardURL)
 	if c.err != nil {
 		return c.err
+	}
+	if warning != "" {
+		logger.Warn(warning)
 	}
 	mailer := mail.NewMailer(sender, mail.Config{Logger: logger, RequestID: latchkey.RequestID})
 	defer mailer.Close()
@@ -44,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Mailer: mailer, Analytics: events}
+	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Passkeys: passkeys, Mailer: mailer, Analytics: events}
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
