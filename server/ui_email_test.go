@@ -48,3 +48,19 @@ func TestEmailPages(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenAPIListsTheEmailOperations(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	r := env.Client(t).Get("openapi.json")
+	paths, _ := r.JSON["paths"].(map[string]any)
+	for _, op := range []string{
+		"auth.email.send_verification_code", "auth.email.verify", "auth.email.change",
+		"auth.password.reset.request", "auth.password.reset.complete", "auth.onboarding.status",
+		"auth.complete_invitation", "org.invitations.create", "org.invitations.list", "org.invitations.revoke",
+		"org.members.list", "org.members.update_role", "org.members.remove",
+	} {
+		if paths["/v1/"+op] == nil {
+			t.Errorf("openapi.json lacks /v1/%s", op)
+		}
+	}
+}
