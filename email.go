@@ -68,7 +68,17 @@ var errAlreadyVerified = Errorf(CodeEmailAlreadyVerified, "This email address is
 func (s *Service) sendVerificationCode(ctx context.Context, u User) error {
 	var code string
 	err := s.Store.Tx(ctx, func(tx Store) error {
-		var err error
+		fresh, err := tx.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		// Writing the user row first locks it, so that concurrent sends
+		// of one user count each other against the limit (PostgreSQL;
+		// SQLite's transactions are serial already).
+		if err := tx.UpdateUser(ctx, fresh); err != nil {
+			return err
+		}
+		u = fresh
 		code, err = s.issueCode(ctx, tx, u)
 		return err
 	})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +159,31 @@ func TestEmailChange(t *testing.T) {
 		want(t, "login old address", env.Client(t).Call("auth.login", map[string]any{"email": "fay@example.com", "password": "correct horse battery"}), http.StatusUnauthorized, "invalid_credentials")
 		want(t, "login new address", env.Client(t).Call("auth.login", map[string]any{"email": "fay.new@example.com", "password": "correct horse battery"}), http.StatusOK, "")
 		env.wantAudit(t, userID, "user.email_changed", "user.email_verified")
+	})
+}
+
+// Sends racing each other still count against one another.
+func TestConcurrentVerificationSendsShareTheLimit(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := startMailEnv(t, db, func(c *latchkey.Config) { c.RateLimits = true })
+		c, _, _ := env.register(t, "gil@example.com")
+		statuses := make(chan int, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses <- c.Call("auth.email.send_verification_code", map[string]any{}).Status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[http.StatusOK] != 4 || count[http.StatusTooManyRequests] != 4 {
+			t.Errorf("statuses %v, want four 200 and four 429", count)
+		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,13 +102,11 @@ func (s *Server) URL() string {
 	if s.opts.ImplicitTLS {
 		scheme = "smtps"
 	}
-	userinfo := ""
+	u := url.URL{Scheme: scheme, Host: s.addr}
 	if s.opts.Username != "" {
-		userinfo = s.opts.Username + ":" + s.opts.Password + "@"
-		// Credentials with URL-special characters need url.UserPassword;
-		// tests choose simple ones.
+		u.User = url.UserPassword(s.opts.Username, s.opts.Password)
 	}
-	return scheme + "://" + userinfo + s.addr
+	return u.String()
 }
 
 // TLSConfig is a client configuration that trusts the server's
