@@ -38,6 +38,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if warning != "" {
 		logger.Warn(warning)
 	}
+	if _, isLog := sender.(mail.Log); isLog {
+		logger.Warn("LATCHKEY_SMTP_URL is not set: emails are written to this log, codes and links included (development only)")
+	}
 	mailer := mail.NewMailer(sender, mail.Config{Logger: logger, RequestID: latchkey.RequestID})
 	defer mailer.Close()
 	events := analytics.New(c.str("LATCHKEY_POSTHOG_API_KEY"), posthogHost, logger)
