@@ -77,5 +77,7 @@ type Store interface {
 	APIKeyStore
 	SSOStore
 	OAuthStore
+	InvitationStore
+	MemberStore
 	PasskeyStore
 }

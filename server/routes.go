@@ -14,6 +14,8 @@ func (s *Server) operations() []operation {
 		s.sessionOps(),
 		s.oauthOps(),
 		s.ssoOps(),
+		s.emailOps(),
+		s.orgMemberOps(),
 		s.passkeyOps(),
 	)
 }
