@@ -194,6 +194,15 @@ func TestSSOSAML(t *testing.T) {
 					t.Errorf("%s: %d %s, want 403 sso_required and no session", op, r.Status, r.Body)
 				}
 			}
+			// Password reset too, for an account or not: the domain decides.
+			for _, email := range []string{"alice@acme.test", "nobody@acme.test"} {
+				if r := anon.Call("auth.password.reset.request", map[string]any{"email": email}); r.Status != http.StatusForbidden || r.Code() != "sso_required" {
+					t.Errorf("reset for %s: %d %s, want 403 sso_required", email, r.Status, r.Body)
+				}
+			}
+			if r := anon.Call("auth.password.reset.request", map[string]any{"email": "owner@admins.test"}); r.Status != http.StatusOK {
+				t.Errorf("reset outside the domain: %d %s", r.Status, r.Body)
+			}
 		})
 
 		t.Run("hostile responses", func(t *testing.T) {
