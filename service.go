@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/latchkey/latchkey/passkey"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	// one-time codes are always on.
 	RateLimits bool
 	Password   password.Hasher
+	// SecretKey (32 bytes), when set, seals the secrets Latchkey must
+	// read back, such as SSO client secrets, with AES-256-GCM.
+	SecretKey []byte
 }
 
 // DefaultConfig returns the contract's defaults.
@@ -65,8 +69,12 @@ type Service struct {
 	Logger    *slog.Logger
 	Clock     func() time.Time // nil: time.Now
 
+	// Passkeys runs the WebAuthn ceremonies; nil turns passkeys off.
+	Passkeys *passkey.RelyingParty
+
 	keys   *keyring
 	limits *limiter
+	bg     background // flows finished after the response (reset.go)
 }
 
 // Open prepares the service: loads (or on a fresh database creates) the
