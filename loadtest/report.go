@@ -25,6 +25,18 @@ type Result struct {
 	P99         time.Duration
 	PeakRSS     int64  // bytes; 0 when unknown
 	Unavailable string // why the scenario could not run, if it could not
+	// CPU is the CPU time the measured process used during the run (the
+	// bench's own process in-process: server and load generator). Per
+	// request it is steadier than req/s on a shared machine.
+	CPU time.Duration
+}
+
+// CPUPerRequest is CPU divided by the requests, or 0 when unknown.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.CPU <= 0 || r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
 }
 
 // Err is non-nil when the scenario met any answer it did not expect.
@@ -46,6 +58,13 @@ func (r Result) Line() string {
 		line += "\n           FAILED: " + r.FirstError
 	}
 	return line
+}
+
+func us(d time.Duration) string {
+	if d == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0fµs", float64(d)/1e3)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
@@ -122,6 +141,13 @@ func (r *Report) result(name string) *Result {
 func (r *Report) finish() {
 	ceil := r.result(Ceiling)
 	// Targets per database: [SQLite, PostgreSQL].
+	// byCPU is a ratio of throughput as CPU time per request predicts it:
+	// what req/s would show on an otherwise idle machine.
+	byCPU := func(name string, x, ref *Result) {
+		if x.CPUPerRequest() > 0 && ref.CPUPerRequest() > 0 {
+			r.Ratios = append(r.Ratios, Ratio{Name: name, Value: float64(ref.CPUPerRequest()) / float64(x.CPUPerRequest())})
+		}
+	}
 	add := func(name string, value float64, atLeast bool, sqlite, postgres float64) {
 		x := Ratio{Name: name, Value: value}
 		goal := map[string]float64{"sqlite": sqlite, "postgres": postgres}[r.Database]
@@ -139,13 +165,16 @@ func (r *Report) finish() {
 		if me := r.result(name); me != nil && ceil != nil {
 			add(name+" / ceiling req/s", me.RPS/ceil.RPS, true, 0.60, 0.25)
 			add(name+" p99 / ceiling p99", float64(me.P99)/float64(ceil.P99), false, 1.5, 1.5)
+			byCPU(name+" / ceiling by CPU", me, ceil)
 		}
 	}
 	if x := r.result(Refresh); x != nil && ceil != nil {
 		add("refresh / ceiling req/s", x.RPS/ceil.RPS, true, 0.10, 0.05)
+		byCPU("refresh / ceiling by CPU", x, ceil)
 	}
 	if x, h := r.result(Login), r.result(Hash); x != nil && h != nil {
 		add("login / hash req/s", x.RPS/h.RPS, true, 0.90, 0.90)
+		byCPU("login / hash by CPU", x, h)
 	}
 }
 
@@ -154,13 +183,13 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\n%s, %d CPUs, %s; target %s; database %s; %d seeded users; %d connections; %s per scenario; idle RSS %s\n\n",
 		r.Machine.Model, r.Machine.CPUs, r.Machine.GoVersion, r.Target, orUnknown(r.Database), r.SeedUsers, r.Connections, r.Duration, mb(r.IdleRSS))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\treq/s\tp50\tp90\tp99\trequests\terrors\tpeak RSS\t")
+	fmt.Fprintln(tw, "scenario\treq/s\tp50\tp90\tp99\trequests\terrors\tpeak RSS\tCPU/req\t")
 	for _, x := range r.Results {
 		if x.Unavailable != "" {
 			fmt.Fprintf(tw, "%s\tunavailable\t\t\t\t\t\t\t\n", x.Scenario)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t\n", x.Scenario, x.RPS, ms(x.P50), ms(x.P90), ms(x.P99), x.Requests, x.Errors, mb(x.PeakRSS))
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t\n", x.Scenario, x.RPS, ms(x.P50), ms(x.P90), ms(x.P99), x.Requests, x.Errors, mb(x.PeakRSS), us(x.CPUPerRequest()))
 	}
 	tw.Flush()
 	if len(r.Ratios) > 0 {
@@ -206,6 +235,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		P99         float64 `json:"p99_ms"`
 		PeakRSS     int64   `json:"peak_rss_bytes,omitempty"`
 		Unavailable string  `json:"unavailable,omitempty"`
+		CPUSeconds  float64 `json:"cpu_seconds,omitempty"`
+		CPUPerReq   float64 `json:"cpu_us_per_request,omitempty"`
 	}
 	out := struct {
 		Machine     Machine  `json:"machine"`
@@ -221,7 +252,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	msf := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	for _, x := range r.Results {
 		out.Results = append(out.Results, result{x.Scenario, x.Connections, x.Elapsed.Seconds(), x.Requests, x.Errors, x.FirstError,
-			x.RPS, msf(x.P50), msf(x.P90), msf(x.P99), x.PeakRSS, x.Unavailable})
+			x.RPS, msf(x.P50), msf(x.P90), msf(x.P99), x.PeakRSS, x.Unavailable, x.CPU.Seconds(), float64(x.CPUPerRequest()) / 1e3})
 	}
 	if out.Ratios == nil {
 		out.Ratios = []Ratio{}
