@@ -74,7 +74,7 @@ func SeedAccounts(ctx context.Context, db *sqlstore.DB, from, to int, hash strin
 	if err := db.BulkCreateAccounts(ctx, to-from, account, report); err != nil {
 		return fmt.Errorf("seeding users: %w", err)
 	}
-	return nil
+	return db.AnalyzeAfterBulk(ctx)
 }
 
 // seedHTTP registers the users through the API; an email already taken

@@ -132,6 +132,18 @@ func placeholders(dialect string, rows, cols int) string {
 	return b.String()
 }
 
+// AnalyzeAfterBulk refreshes the planner's statistics after a bulk load
+// on PostgreSQL (VACUUM ANALYZE of the tables BulkCreateAccounts fills), so
+// that autovacuum does not start the same work later, in the middle of
+// whatever runs next. SQLite needs nothing.
+func (db *DB) AnalyzeAfterBulk(ctx context.Context) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	_, err := db.write.ExecContext(ctx, `VACUUM (ANALYZE) users, orgs, memberships`)
+	return err
+}
+
 // CountUsers counts every user: seeding tools use it to find what exists.
 func (db *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
