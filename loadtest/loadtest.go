@@ -141,6 +141,7 @@ func Run(ctx context.Context, cfg Config, scenarios []string) (*Report, error) {
 		}
 	}
 	rep.finish()
+	rep.HWM = readHWM(b.pid)
 	if len(failed) > 0 {
 		return rep, errors.New(strings.Join(failed, "; "))
 	}

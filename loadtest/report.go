@@ -86,6 +86,7 @@ type Report struct {
 	Connections int
 	Duration    time.Duration
 	IdleRSS     int64
+	HWM         int64 // the process's peak RSS over its life (VmHWM) at the end
 	Results     []Result
 	Ratios      []Ratio
 }
@@ -180,8 +181,8 @@ func (r *Report) finish() {
 
 // WriteText prints the results as a table and the ratios below it.
 func (r *Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "\n%s, %d CPUs, %s; target %s; database %s; %d seeded users; %d connections; %s per scenario; idle RSS %s\n\n",
-		r.Machine.Model, r.Machine.CPUs, r.Machine.GoVersion, r.Target, orUnknown(r.Database), r.SeedUsers, r.Connections, r.Duration, mb(r.IdleRSS))
+	fmt.Fprintf(w, "\n%s, %d CPUs, %s; target %s; database %s; %d seeded users; %d connections; %s per scenario; idle RSS %s; VmHWM %s\n\n",
+		r.Machine.Model, r.Machine.CPUs, r.Machine.GoVersion, r.Target, orUnknown(r.Database), r.SeedUsers, r.Connections, r.Duration, mb(r.IdleRSS), mb(r.HWM))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50\tp90\tp99\trequests\terrors\tpeak RSS\tCPU/req\t")
 	for _, x := range r.Results {
@@ -246,9 +247,10 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		Connections int      `json:"connections"`
 		Seconds     float64  `json:"seconds_per_scenario"`
 		IdleRSS     int64    `json:"idle_rss_bytes,omitempty"`
+		HWM         int64    `json:"vm_hwm_bytes,omitempty"`
 		Results     []result `json:"results"`
 		Ratios      []Ratio  `json:"ratios"`
-	}{r.Machine, r.Target, r.Database, r.SeedUsers, r.Connections, r.Duration.Seconds(), r.IdleRSS, []result{}, r.Ratios}
+	}{r.Machine, r.Target, r.Database, r.SeedUsers, r.Connections, r.Duration.Seconds(), r.IdleRSS, r.HWM, []result{}, r.Ratios}
 	msf := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	for _, x := range r.Results {
 		out.Results = append(out.Results, result{x.Scenario, x.Connections, x.Elapsed.Seconds(), x.Requests, x.Errors, x.FirstError,
