@@ -70,7 +70,7 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var revoked sql.NullInt64
 	var hash sql.NullString
 	err := s.r.QueryRowContext(ctx, `
-		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at,
+		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at, s.ip, s.user_agent,
 		       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
 		       o.name, o.slug, m.role
 		FROM sessions s
@@ -78,7 +78,7 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 		JOIN orgs o ON o.id = s.org_id
 		JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
 		WHERE s.id = $1`, sessionID).Scan(
-		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked,
+		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent,
 		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,
 		&a.Org.Name, &a.Org.Slug, &a.Role)
 	if err != nil {

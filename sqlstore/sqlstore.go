@@ -142,8 +142,10 @@ func (s *Store) Tx(ctx context.Context, fn func(tx latchkey.Store) error) error 
 	if err != nil {
 		return err
 	}
+	// Rolled back on an error and on a panic in fn alike: a transaction
+	// left open would hold SQLite's only writer connection forever.
+	defer tx.Rollback()
 	if err := fn(&Store{db: s.db, w: tx, r: tx, inTx: true}); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
