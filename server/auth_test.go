@@ -1,0 +1,314 @@
+package server_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/latchkeytest"
+)
+
+func TestRegister(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		c := env.Client(t)
+		r := c.Call("auth.register", map[string]any{"email": "  Ada@Example.com ", "password": pw, "name": "Ada", "org_name": "Analytical"})
+		wantOK(t, "register", r)
+		if r.Str("token_type") != "Bearer" || r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.JSON["expires_in"] != 900.0 {
+			t.Fatalf("register body: %s", r.Body)
+		}
+		u := r.Obj("user")
+		if !strings.HasPrefix(u["id"].(string), "usr_") || u["email"] != "ada@example.com" || u["name"] != "Ada" ||
+			u["email_verified"] != false || u["has_password"] != true {
+			t.Fatalf("user object: %v", u)
+		}
+		if _, err := time.Parse(time.RFC3339, u["created_at"].(string)); err != nil || !strings.HasSuffix(u["created_at"].(string), "Z") {
+			t.Errorf("created_at %v is not RFC 3339 UTC", u["created_at"])
+		}
+		if len(u) != 6 {
+			t.Errorf("user object has fields %v, want exactly id,email,email_verified,name,has_password,created_at", u)
+		}
+		me := c.Get("auth.me")
+		wantOK(t, "me", me)
+		org := me.Obj("org")
+		if org["name"] != "Analytical" || org["slug"] != "analytical" || !strings.HasPrefix(org["id"].(string), "org_") || me.Str("role") != "owner" {
+			t.Errorf("the new org: %s", me.Body)
+		}
+		ms, err := env.Store.Members(t.Context(), org["id"].(string))
+		if err != nil || len(ms) != 1 || ms[0].UserID != u["id"] || ms[0].Role != latchkey.RoleOwner {
+			t.Errorf("members of the new org: %+v, %v", ms, err)
+		}
+		// Without org_name the org is named after the user.
+		r2 := env.Client(t).Call("auth.register", map[string]any{"email": "bob@example.com", "password": pw})
+		wantOK(t, "register bob", r2)
+		if me := bearer(t, env, r2.Str("access_token")).Get("auth.me"); me.Obj("org")["name"] != "bob's org" {
+			t.Errorf("default org name: %s", me.Body)
+		}
+
+		for _, tc := range []struct {
+			name   string
+			body   map[string]any
+			status int
+			code   string
+			field  string
+		}{
+			{"taken email", map[string]any{"email": "ada@example.com", "password": pw}, 409, "email_taken", ""},
+			{"taken email in another case", map[string]any{"email": "ADA@EXAMPLE.COM", "password": pw}, 409, "email_taken", ""},
+			{"short password", map[string]any{"email": "c@example.com", "password": "seven77"}, 400, "weak_password", "password"},
+			{"long password", map[string]any{"email": "c@example.com", "password": strings.Repeat("x", 129)}, 400, "weak_password", "password"},
+			{"common password", map[string]any{"email": "c@example.com", "password": "password123"}, 400, "weak_password", "password"},
+			{"common password in capitals", map[string]any{"email": "c@example.com", "password": "PASSWORD123"}, 400, "weak_password", "password"},
+			{"missing password", map[string]any{"email": "c@example.com"}, 400, "invalid_request", "password"},
+			{"invalid email", map[string]any{"email": "not-an-email", "password": pw}, 400, "invalid_request", "email"},
+			{"email with a display name", map[string]any{"email": "Ada <x@example.com>", "password": pw}, 400, "invalid_request", "email"},
+			{"missing email", map[string]any{"password": pw}, 400, "invalid_request", "email"},
+			{"name with control characters", map[string]any{"email": "c@example.com", "password": pw, "name": "a\u0007b"}, 400, "invalid_request", "name"},
+		} {
+			r := env.Client(t).Call("auth.register", tc.body)
+			wantError(t, tc.name, r, tc.status, tc.code)
+			if f, _ := field(r); f != tc.field {
+				t.Errorf("%s: field %q, want %q", tc.name, f, tc.field)
+			}
+			if r.Cookie("latchkey_access") != nil {
+				t.Errorf("%s: a failed register set cookies", tc.name)
+			}
+		}
+		// 8 and 128 characters are allowed.
+		wantOK(t, "8 characters", env.Client(t).Call("auth.register", map[string]any{"email": "eight@example.com", "password": "zq8#kx2!"}))
+		wantOK(t, "128 characters", env.Client(t).Call("auth.register", map[string]any{"email": "long@example.com", "password": strings.Repeat("ab", 64)}))
+	})
+}
+
+func TestLogin(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		env.Client(t).Register("ada@example.com", pw)
+		_, r := login(t, env, "ADA@example.com", pw)
+		if r.Obj("user")["email"] != "ada@example.com" || r.Str("access_token") == "" || r.Cookie("latchkey_access") == nil || r.Cookie("latchkey_refresh") == nil {
+			t.Fatalf("login: %s", r.Body)
+		}
+		wantTokenWorks(t, env, "login's access token", r.Str("access_token"))
+
+		unknown := env.Client(t).Call("auth.login", map[string]any{"email": "nobody@example.com", "password": pw})
+		wrong := env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw + "!"})
+		wantError(t, "unknown email", unknown, 401, "invalid_credentials")
+		wantError(t, "wrong password", wrong, 401, "invalid_credentials")
+		if unknown.JSON["error"].(map[string]any)["message"] != wrong.JSON["error"].(map[string]any)["message"] {
+			t.Errorf("unknown email and wrong password differ: %s vs %s", unknown.Body, wrong.Body)
+		}
+
+		// No password, with OAuth identities: oauth_only_account listing them.
+		env.Client(t).Register("oauth@example.com", pw)
+		dropPassword(t, env, "oauth@example.com")
+		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "github")
+		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "google")
+		r = env.Client(t).Call("auth.login", map[string]any{"email": "oauth@example.com", "password": pw})
+		wantError(t, "oauth-only", r, 401, "oauth_only_account")
+		if p := providers(r); strings.Join(p, ",") != "github,google" {
+			t.Errorf("providers = %v, want [github google]", p)
+		}
+		// No password and no identity: password_not_set.
+		env.Client(t).Register("passkey@example.com", pw)
+		dropPassword(t, env, "passkey@example.com")
+		r = env.Client(t).Call("auth.login", map[string]any{"email": "passkey@example.com", "password": pw})
+		wantError(t, "password-less", r, 401, "password_not_set")
+
+		wantField(t, "missing password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com"}), "password")
+		wantField(t, "bad email", env.Client(t).Call("auth.login", map[string]any{"email": "ada", "password": pw}), "email")
+	})
+}
+
+func providers(r *latchkeytest.Response) []string {
+	e, _ := r.JSON["error"].(map[string]any)
+	list, _ := e["providers"].([]any)
+	var out []string
+	for _, p := range list {
+		out = append(out, p.(string))
+	}
+	return out
+}
+
+func TestLoginOrRegister(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		call := func(email, password string) *latchkeytest.Response {
+			return env.Client(t).Call("auth.login_or_register", map[string]any{"email": email, "password": password})
+		}
+		r := call("New@Example.com", pw)
+		wantOK(t, "new account", r)
+		if r.JSON["created"] != true || r.Str("access_token") == "" || r.Obj("user")["email"] != "new@example.com" {
+			t.Fatalf("new account: %s", r.Body)
+		}
+		me := bearer(t, env, r.Str("access_token")).Get("auth.me")
+		if me.Str("role") != "owner" {
+			t.Errorf("the new account does not own an org: %s", me.Body)
+		}
+		r = call("new@example.com", pw)
+		wantOK(t, "existing account", r)
+		if r.JSON["created"] != false || r.Obj("user")["email"] != "new@example.com" {
+			t.Fatalf("existing account: %s", r.Body)
+		}
+		wantError(t, "wrong password", call("new@example.com", "wrong password!"), 401, "invalid_credentials")
+		wantError(t, "weak password on a new account", call("other@example.com", "short"), 400, "weak_password")
+		wantError(t, "common password on a new account", call("other@example.com", "iloveyou"), 400, "weak_password")
+
+		env.Client(t).Register("oauth@example.com", pw)
+		dropPassword(t, env, "oauth@example.com")
+		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "github")
+		r = call("oauth@example.com", pw)
+		wantError(t, "oauth-only", r, 401, "oauth_only_account")
+		if p := providers(r); len(p) != 1 || p[0] != "github" {
+			t.Errorf("providers = %v, want [github]", p)
+		}
+		env.Client(t).Register("passkey@example.com", pw)
+		dropPassword(t, env, "passkey@example.com")
+		wantError(t, "password-less", call("passkey@example.com", pw), 401, "password_not_set")
+	})
+}
+
+func TestProviders(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		c := env.Client(t)
+		for _, r := range []*latchkeytest.Response{c.Get("auth.providers"), c.Call("auth.providers", map[string]any{})} {
+			wantOK(t, "providers", r)
+			if r.Obj("password")["enabled"] != true || r.Obj("passkey")["enabled"] != false || r.Obj("sso")["enabled"] != false {
+				t.Errorf("providers: %s", r.Body)
+			}
+			if list, ok := r.JSON["oauth"].([]any); !ok || len(list) != 0 {
+				t.Errorf("oauth providers: %s", r.Body)
+			}
+		}
+	})
+}
+
+func TestPasswordChange(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		c := env.Client(t)
+		c.Register("ada@example.com", pw)
+		_, other := login(t, env, "ada@example.com", pw)
+		change := func(cur, next string) *latchkeytest.Response {
+			return c.Call("auth.password.change", map[string]any{"current_password": cur, "new_password": next})
+		}
+		wantError(t, "wrong current", change("wrong one!", "another good one"), 401, "invalid_credentials")
+		wantError(t, "unchanged", change(pw, pw), 400, "password_unchanged")
+		r := change(pw, "short")
+		wantError(t, "weak", r, 400, "weak_password")
+		if f, _ := field(r); f != "new_password" {
+			t.Errorf("weak new password: field %q", f)
+		}
+		wantError(t, "common", change(pw, "qwertyuiop"), 400, "weak_password")
+		wantField(t, "missing new", c.Call("auth.password.change", map[string]any{"current_password": pw}), "new_password")
+		wantField(t, "missing current", c.Call("auth.password.change", map[string]any{"new_password": "another good one"}), "current_password")
+		wantTokenWorks(t, env, "other session before the change", other.Str("access_token"))
+
+		wantOK(t, "change", change(pw, "another good one"))
+		wantOK(t, "current session after the change", c.Get("auth.me"))
+		wantTokenDead(t, env, "other session after the change", other.Str("access_token"))
+		wantError(t, "other session's refresh", refreshWith(t, env, other.Str("refresh_token")), 401, "invalid_token")
+		wantError(t, "old password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
+		login(t, env, "ada@example.com", "another good one")
+		wantError(t, "anonymous", env.Client(t).Call("auth.password.change", map[string]any{"current_password": pw, "new_password": "x"}), 401, "unauthenticated")
+	})
+}
+
+func TestPasswordSet(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		c := env.Client(t)
+		c.Register("ada@example.com", pw)
+		wantError(t, "has a password", c.Call("auth.password.set", map[string]any{"password": "another good one"}), 409, "password_already_set")
+
+		p := env.Client(t)
+		p.Register("nopw@example.com", pw)
+		dropPassword(t, env, "nopw@example.com")
+		_, other := login(t, env, "ada@example.com", pw) // another user's session is untouched
+		if me := p.Get("auth.me"); me.Obj("user")["has_password"] != false {
+			t.Fatalf("has_password after dropping it: %s", me.Body)
+		}
+		wantError(t, "weak", p.Call("auth.password.set", map[string]any{"password": "1234567"}), 400, "weak_password")
+		wantField(t, "missing", p.Call("auth.password.set", map[string]any{}), "password")
+		wantOK(t, "set", p.Call("auth.password.set", map[string]any{"password": "a brand new secret"}))
+		if me := p.Get("auth.me"); me.Status != 200 || me.Obj("user")["has_password"] != true {
+			t.Fatalf("after set: %s", me.Body)
+		}
+		login(t, env, "nopw@example.com", "a brand new secret")
+		wantTokenWorks(t, env, "another user's session", other.Str("access_token"))
+		wantError(t, "set twice", p.Call("auth.password.set", map[string]any{"password": "yet another secret"}), 409, "password_already_set")
+	})
+}
+
+func TestAccountDelete(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		ctx := t.Context()
+		c := env.Client(t)
+		reg := c.Register("ada@example.com", pw)
+		_, other := login(t, env, "ada@example.com", pw)
+		orgID := bearer(t, env, reg.Str("access_token")).Get("auth.me").Obj("org")["id"].(string)
+
+		wantField(t, "no password", c.Call("auth.account.delete", map[string]any{}), "password")
+		wantField(t, "empty password", c.Call("auth.account.delete", map[string]any{"password": ""}), "password")
+		wantError(t, "wrong password", c.Call("auth.account.delete", map[string]any{"password": "wrong one!"}), 401, "invalid_credentials")
+
+		// An org Ada owns alone with another member blocks the deletion.
+		bob := env.Client(t)
+		bob.Register("bob@example.com", pw)
+		addMember(t, env, user(t, env, "bob@example.com").ID, orgID, latchkey.RoleMember)
+		wantError(t, "org with other members", c.Call("auth.account.delete", map[string]any{"password": pw}), 409, "org_has_other_members")
+		wantOK(t, "still signed in", c.Get("auth.me"))
+
+		// Bob, a plain member there, can leave by deleting his account; his own org goes.
+		bobOrg := bob.Get("auth.me").Obj("org")["id"].(string)
+		r := bob.Call("auth.account.delete", map[string]any{"password": pw})
+		wantOK(t, "bob deletes", r)
+		if _, err := env.Store.OrgByID(ctx, bobOrg); err == nil {
+			t.Error("bob's solo org survived")
+		}
+		if n, _ := env.Store.CountMembers(ctx, orgID); n != 1 {
+			t.Errorf("ada's org has %d members after bob left, want 1", n)
+		}
+
+		r = c.Call("auth.account.delete", map[string]any{"password": pw})
+		wantOK(t, "ada deletes", r)
+		for _, name := range []string{"latchkey_access", "latchkey_refresh"} {
+			if ck := setCookie(t, r, name); ck.MaxAge >= 0 || ck.Value != "" {
+				t.Errorf("%s not cleared: %+v", name, ck)
+			}
+		}
+		if _, err := env.Store.UserByEmail(ctx, "ada@example.com"); err == nil {
+			t.Error("user survived")
+		}
+		if _, err := env.Store.OrgByID(ctx, orgID); err == nil {
+			t.Error("solo org survived")
+		}
+		wantTokenDead(t, env, "the deleted user's other session", other.Str("access_token"))
+		wantTokenDead(t, env, "the deleted user's session", reg.Str("access_token"))
+		wantError(t, "login after delete", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
+		env.Client(t).Register("ada@example.com", pw) // the address is free again
+	})
+}
+
+func TestAccountDeleteWithoutPassword(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		stale := env.Client(t)
+		stale.Register("stale@example.com", pw)
+		dropPassword(t, env, "stale@example.com")
+
+		env.Clock.Advance(16 * time.Minute)
+		// The access tokens expired with the clock; a refresh renews them
+		// but not the time of sign-in.
+		wantOK(t, "refresh", stale.Call("auth.refresh", nil))
+		wantError(t, "stale sign-in", stale.Call("auth.account.delete", map[string]any{}), 403, "reauthentication_required")
+		if _, err := env.Store.UserByEmail(t.Context(), "stale@example.com"); err != nil {
+			t.Fatal("deleted despite reauthentication_required")
+		}
+		// Within 15 minutes of signing in, no password is needed.
+		recent := env.Client(t)
+		recent.Register("recent@example.com", pw)
+		dropPassword(t, env, "recent@example.com")
+		env.Clock.Advance(14 * time.Minute)
+		wantOK(t, "recent sign-in", recent.Call("auth.account.delete", map[string]any{}))
+		if _, err := env.Store.UserByEmail(t.Context(), "recent@example.com"); err == nil {
+			t.Error("user survived")
+		}
+	})
+}
+
+var idPattern = regexp.MustCompile(`^ses_[a-z0-9]+$`)
