@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
 )
@@ -87,6 +88,11 @@ func decodeStrict(body []byte, v any) error {
 	}
 	if body[0] != '{' {
 		return latchkey.Invalid("", "The request body must be a JSON object.")
+	}
+	// encoding/json would silently turn invalid bytes into U+FFFD, so a
+	// password could be stored as something the client never sent.
+	if !utf8.Valid(body) {
+		return latchkey.Invalid("", "The request body is not valid UTF-8.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
