@@ -180,5 +180,10 @@ func (c *config) domainConfig() latchkey.Config {
 		Time:    uint32(c.uint("LATCHKEY_ARGON2_TIME", 100)),
 		Threads: uint8(c.uint("LATCHKEY_ARGON2_THREADS", 255)),
 	}}
+	// argon2id needs 8 KiB per lane; below that every hash would fail at
+	// sign-up time instead of here.
+	if p := cfg.Password.Params; p.Threads > 0 && p.Memory > 0 && p.Memory < 8*uint32(p.Threads) {
+		c.fail("LATCHKEY_ARGON2_MEMORY", "%d KiB is less than 8 KiB per thread (%d threads)", p.Memory, p.Threads)
+	}
 	return cfg
 }
