@@ -69,15 +69,13 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var created, seen, expires, authed, uCreated, uUpdated int64
 	var revoked sql.NullInt64
 	var hash sql.NullString
-	err := s.r.QueryRowContext(ctx, `
-		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at, s.ip, s.user_agent,
-		       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
-		       o.name, o.slug, m.role
-		FROM sessions s
-		JOIN users u ON u.id = s.user_id
-		JOIN orgs o ON o.id = s.org_id
-		JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
-		WHERE s.id = $1`, sessionID).Scan(
+	var row *sql.Row
+	if !s.inTx && s.db.sessionAuth != nil {
+		row = s.db.sessionAuth.QueryRowContext(ctx, sessionID)
+	} else {
+		row = s.r.QueryRowContext(ctx, sessionAuthQuery, sessionID)
+	}
+	err := row.Scan(
 		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent,
 		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,
 		&a.Org.Name, &a.Org.Slug, &a.Role)
@@ -112,3 +110,14 @@ func (s *Store) RefreshTokenForUpdate(ctx context.Context, hash string) (latchke
 func (s *Store) MarkRefreshTokenRotated(ctx context.Context, hash string, at time.Time) error {
 	return s.execOne(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1`, hash, ts(at))
 }
+
+// sessionAuthQuery reads a session with its user, org and role.
+const sessionAuthQuery = `
+	SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at, s.ip, s.user_agent,
+	       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
+	       o.name, o.slug, m.role
+	FROM sessions s
+	JOIN users u ON u.id = s.user_id
+	JOIN orgs o ON o.id = s.org_id
+	JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
+	WHERE s.id = $1`
