@@ -59,6 +59,8 @@ func malformedRequests() []malformed {
 		login("password huge number", `{"email": "a@example.com", "password": 1e400}`, "password"),
 		login("unknown field", `{"email": "a@example.com", "password": "x", "admin": true}`, "admin"),
 		login("unknown field only", `{"role": "owner"}`, "role"),
+		login("field name in another case", `{"Email": "a@example.com", "password": "x"}`, "Email"),
+		login("field name in capitals after the real one", `{"email": "a@example.com", "password": "x", "PASSWORD": "y"}`, "PASSWORD"),
 		login("empty object", `{}`, "email"),
 		login("whitespace body", "   \n\t ", "email"),
 		login("empty email", `{"email": "", "password": "correct horse battery"}`, "email"),
