@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/latchkey/latchkey/passkey"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -65,8 +66,12 @@ type Service struct {
 	Logger    *slog.Logger
 	Clock     func() time.Time // nil: time.Now
 
+	// Passkeys runs the WebAuthn ceremonies; nil turns passkeys off.
+	Passkeys *passkey.RelyingParty
+
 	keys   *keyring
 	limits *limiter
+	bg     background // flows finished after the response (reset.go)
 }
 
 // Open prepares the service: loads (or on a fresh database creates) the

@@ -75,4 +75,7 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	InvitationStore
+	MemberStore
+	PasskeyStore
 }

@@ -12,6 +12,9 @@ func (s *Server) operations() []operation {
 	return slices.Concat(
 		s.authOps(),
 		s.sessionOps(),
+		s.emailOps(),
+		s.orgMemberOps(),
+		s.passkeyOps(),
 	)
 }
 
@@ -46,6 +49,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(s.openapi)
 	})
+	s.uiRoutes(mux)
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)
 	})

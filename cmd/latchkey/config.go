@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -186,4 +189,25 @@ func (c *config) domainConfig() latchkey.Config {
 		c.fail("LATCHKEY_ARGON2_MEMORY", "%d KiB is less than 8 KiB per thread (%d threads)", p.Memory, p.Threads)
 	}
 	return cfg
+}
+
+// mailSender builds the mail sender: SMTP from LATCHKEY_SMTP_URL, or, when
+// it is unset, the log (development: codes and links appear in the log).
+func (c *config) mailSender(logger *slog.Logger) mail.Sender {
+	from := c.str("LATCHKEY_EMAIL_FROM")
+	if _, err := netmail.ParseAddress(from); err != nil {
+		c.fail("LATCHKEY_EMAIL_FROM", "%q is not an email address such as Latchkey <no-reply@example.com>", from)
+		return nil
+	}
+	raw := c.str("LATCHKEY_SMTP_URL")
+	if raw == "" {
+		return mail.Log{Logger: logger}
+	}
+	s, err := mail.NewSMTP(raw, from, mail.SMTPOptions{})
+	if err != nil {
+		// The error never quotes the URL, which may hold a password.
+		c.fail("LATCHKEY_SMTP_URL", "%v", err)
+		return nil
+	}
+	return s
 }
