@@ -66,7 +66,7 @@ func TestRegister(t *testing.T) {
 			{"name with control characters", map[string]any{"email": "c@example.com", "password": pw, "name": "a\u0007b"}, 400, "invalid_request", "name"},
 		} {
 			r := env.Client(t).Call("auth.register", tc.body)
-			wantError(t, tc.name, r, tc.status, tc.code)
+			expectError(t, tc.name, r, tc.status, tc.code)
 			if f, _ := field(r); f != tc.field {
 				t.Errorf("%s: field %q, want %q", tc.name, f, tc.field)
 			}
@@ -91,8 +91,8 @@ func TestLogin(t *testing.T) {
 
 		unknown := env.Client(t).Call("auth.login", map[string]any{"email": "nobody@example.com", "password": pw})
 		wrong := env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw + "!"})
-		wantError(t, "unknown email", unknown, 401, "invalid_credentials")
-		wantError(t, "wrong password", wrong, 401, "invalid_credentials")
+		expectError(t, "unknown email", unknown, 401, "invalid_credentials")
+		expectError(t, "wrong password", wrong, 401, "invalid_credentials")
 		if unknown.JSON["error"].(map[string]any)["message"] != wrong.JSON["error"].(map[string]any)["message"] {
 			t.Errorf("unknown email and wrong password differ: %s vs %s", unknown.Body, wrong.Body)
 		}
@@ -103,7 +103,7 @@ func TestLogin(t *testing.T) {
 		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "github")
 		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "google")
 		r = env.Client(t).Call("auth.login", map[string]any{"email": "oauth@example.com", "password": pw})
-		wantError(t, "oauth-only", r, 401, "oauth_only_account")
+		expectError(t, "oauth-only", r, 401, "oauth_only_account")
 		if p := providers(r); strings.Join(p, ",") != "github,google" {
 			t.Errorf("providers = %v, want [github google]", p)
 		}
@@ -111,7 +111,7 @@ func TestLogin(t *testing.T) {
 		env.Client(t).Register("passkey@example.com", pw)
 		dropPassword(t, env, "passkey@example.com")
 		r = env.Client(t).Call("auth.login", map[string]any{"email": "passkey@example.com", "password": pw})
-		wantError(t, "password-less", r, 401, "password_not_set")
+		expectError(t, "password-less", r, 401, "password_not_set")
 
 		wantField(t, "missing password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com"}), "password")
 		wantField(t, "bad email", env.Client(t).Call("auth.login", map[string]any{"email": "ada", "password": pw}), "email")
@@ -147,21 +147,21 @@ func TestLoginOrRegister(t *testing.T) {
 		if r.JSON["created"] != false || r.Obj("user")["email"] != "new@example.com" {
 			t.Fatalf("existing account: %s", r.Body)
 		}
-		wantError(t, "wrong password", call("new@example.com", "wrong password!"), 401, "invalid_credentials")
-		wantError(t, "weak password on a new account", call("other@example.com", "short"), 400, "weak_password")
-		wantError(t, "common password on a new account", call("other@example.com", "iloveyou"), 400, "weak_password")
+		expectError(t, "wrong password", call("new@example.com", "wrong password!"), 401, "invalid_credentials")
+		expectError(t, "weak password on a new account", call("other@example.com", "short"), 400, "weak_password")
+		expectError(t, "common password on a new account", call("other@example.com", "iloveyou"), 400, "weak_password")
 
 		env.Client(t).Register("oauth@example.com", pw)
 		dropPassword(t, env, "oauth@example.com")
 		linkOAuth(t, db, user(t, env, "oauth@example.com").ID, "github")
 		r = call("oauth@example.com", pw)
-		wantError(t, "oauth-only", r, 401, "oauth_only_account")
+		expectError(t, "oauth-only", r, 401, "oauth_only_account")
 		if p := providers(r); len(p) != 1 || p[0] != "github" {
 			t.Errorf("providers = %v, want [github]", p)
 		}
 		env.Client(t).Register("passkey@example.com", pw)
 		dropPassword(t, env, "passkey@example.com")
-		wantError(t, "password-less", call("passkey@example.com", pw), 401, "password_not_set")
+		expectError(t, "password-less", call("passkey@example.com", pw), 401, "password_not_set")
 	})
 }
 
@@ -188,14 +188,14 @@ func TestPasswordChange(t *testing.T) {
 		change := func(cur, next string) *latchkeytest.Response {
 			return c.Call("auth.password.change", map[string]any{"current_password": cur, "new_password": next})
 		}
-		wantError(t, "wrong current", change("wrong one!", "another good one"), 401, "invalid_credentials")
-		wantError(t, "unchanged", change(pw, pw), 400, "password_unchanged")
+		expectError(t, "wrong current", change("wrong one!", "another good one"), 401, "invalid_credentials")
+		expectError(t, "unchanged", change(pw, pw), 400, "password_unchanged")
 		r := change(pw, "short")
-		wantError(t, "weak", r, 400, "weak_password")
+		expectError(t, "weak", r, 400, "weak_password")
 		if f, _ := field(r); f != "new_password" {
 			t.Errorf("weak new password: field %q", f)
 		}
-		wantError(t, "common", change(pw, "qwertyuiop"), 400, "weak_password")
+		expectError(t, "common", change(pw, "qwertyuiop"), 400, "weak_password")
 		wantField(t, "missing new", c.Call("auth.password.change", map[string]any{"current_password": pw}), "new_password")
 		wantField(t, "missing current", c.Call("auth.password.change", map[string]any{"new_password": "another good one"}), "current_password")
 		wantTokenWorks(t, env, "other session before the change", other.Str("access_token"))
@@ -203,10 +203,10 @@ func TestPasswordChange(t *testing.T) {
 		wantOK(t, "change", change(pw, "another good one"))
 		wantOK(t, "current session after the change", c.Get("auth.me"))
 		wantTokenDead(t, env, "other session after the change", other.Str("access_token"))
-		wantError(t, "other session's refresh", refreshWith(t, env, other.Str("refresh_token")), 401, "invalid_token")
-		wantError(t, "old password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
+		expectError(t, "other session's refresh", refreshWith(t, env, other.Str("refresh_token")), 401, "invalid_token")
+		expectError(t, "old password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
 		login(t, env, "ada@example.com", "another good one")
-		wantError(t, "anonymous", env.Client(t).Call("auth.password.change", map[string]any{"current_password": pw, "new_password": "x"}), 401, "unauthenticated")
+		expectError(t, "anonymous", env.Client(t).Call("auth.password.change", map[string]any{"current_password": pw, "new_password": "x"}), 401, "unauthenticated")
 	})
 }
 
@@ -214,7 +214,7 @@ func TestPasswordSet(t *testing.T) {
 	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
 		c := env.Client(t)
 		c.Register("ada@example.com", pw)
-		wantError(t, "has a password", c.Call("auth.password.set", map[string]any{"password": "another good one"}), 409, "password_already_set")
+		expectError(t, "has a password", c.Call("auth.password.set", map[string]any{"password": "another good one"}), 409, "password_already_set")
 
 		p := env.Client(t)
 		p.Register("nopw@example.com", pw)
@@ -223,7 +223,7 @@ func TestPasswordSet(t *testing.T) {
 		if me := p.Get("auth.me"); me.Obj("user")["has_password"] != false {
 			t.Fatalf("has_password after dropping it: %s", me.Body)
 		}
-		wantError(t, "weak", p.Call("auth.password.set", map[string]any{"password": "1234567"}), 400, "weak_password")
+		expectError(t, "weak", p.Call("auth.password.set", map[string]any{"password": "1234567"}), 400, "weak_password")
 		wantField(t, "missing", p.Call("auth.password.set", map[string]any{}), "password")
 		wantOK(t, "set", p.Call("auth.password.set", map[string]any{"password": "a brand new secret"}))
 		if me := p.Get("auth.me"); me.Status != 200 || me.Obj("user")["has_password"] != true {
@@ -231,7 +231,7 @@ func TestPasswordSet(t *testing.T) {
 		}
 		login(t, env, "nopw@example.com", "a brand new secret")
 		wantTokenWorks(t, env, "another user's session", other.Str("access_token"))
-		wantError(t, "set twice", p.Call("auth.password.set", map[string]any{"password": "yet another secret"}), 409, "password_already_set")
+		expectError(t, "set twice", p.Call("auth.password.set", map[string]any{"password": "yet another secret"}), 409, "password_already_set")
 	})
 }
 
@@ -245,13 +245,13 @@ func TestAccountDelete(t *testing.T) {
 
 		wantField(t, "no password", c.Call("auth.account.delete", map[string]any{}), "password")
 		wantField(t, "empty password", c.Call("auth.account.delete", map[string]any{"password": ""}), "password")
-		wantError(t, "wrong password", c.Call("auth.account.delete", map[string]any{"password": "wrong one!"}), 401, "invalid_credentials")
+		expectError(t, "wrong password", c.Call("auth.account.delete", map[string]any{"password": "wrong one!"}), 401, "invalid_credentials")
 
 		// An org Ada owns alone with another member blocks the deletion.
 		bob := env.Client(t)
 		bob.Register("bob@example.com", pw)
 		addMember(t, env, user(t, env, "bob@example.com").ID, orgID, latchkey.RoleMember)
-		wantError(t, "org with other members", c.Call("auth.account.delete", map[string]any{"password": pw}), 409, "org_has_other_members")
+		expectError(t, "org with other members", c.Call("auth.account.delete", map[string]any{"password": pw}), 409, "org_has_other_members")
 		wantOK(t, "still signed in", c.Get("auth.me"))
 
 		// Bob, a plain member there, can leave by deleting his account; his own org goes.
@@ -280,7 +280,7 @@ func TestAccountDelete(t *testing.T) {
 		}
 		wantTokenDead(t, env, "the deleted user's other session", other.Str("access_token"))
 		wantTokenDead(t, env, "the deleted user's session", reg.Str("access_token"))
-		wantError(t, "login after delete", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
+		expectError(t, "login after delete", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 401, "invalid_credentials")
 		env.Client(t).Register("ada@example.com", pw) // the address is free again
 	})
 }
@@ -295,7 +295,7 @@ func TestAccountDeleteWithoutPassword(t *testing.T) {
 		// The access tokens expired with the clock; a refresh renews them
 		// but not the time of sign-in.
 		wantOK(t, "refresh", stale.Call("auth.refresh", nil))
-		wantError(t, "stale sign-in", stale.Call("auth.account.delete", map[string]any{}), 403, "reauthentication_required")
+		expectError(t, "stale sign-in", stale.Call("auth.account.delete", map[string]any{}), 403, "reauthentication_required")
 		if _, err := env.Store.UserByEmail(t.Context(), "stale@example.com"); err != nil {
 			t.Fatal("deleted despite reauthentication_required")
 		}

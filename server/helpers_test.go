@@ -31,7 +31,7 @@ func each(t *testing.T, opts latchkeytest.Options, fn func(t *testing.T, env *la
 
 // wantError checks a failure: its status, its code, the envelope's
 // message and request_id, and that request_id is the X-Request-Id header.
-func wantError(t *testing.T, what string, r *latchkeytest.Response, status int, code string) {
+func expectError(t *testing.T, what string, r *latchkeytest.Response, status int, code string) {
 	t.Helper()
 	if r.Status != status || r.Code() != code {
 		t.Fatalf("%s: got %d %s, want %d %s", what, r.Status, r.Body, status, code)
@@ -65,7 +65,7 @@ func field(r *latchkeytest.Response) (string, bool) {
 
 func wantField(t *testing.T, what string, r *latchkeytest.Response, want string) {
 	t.Helper()
-	wantError(t, what, r, http.StatusBadRequest, "invalid_request")
+	expectError(t, what, r, http.StatusBadRequest, "invalid_request")
 	if f, _ := field(r); f != want {
 		t.Fatalf("%s: error.field = %q, want %q (%s)", what, f, want, r.Body)
 	}
@@ -110,7 +110,7 @@ func wantTokenWorks(t *testing.T, env *latchkeytest.Env, what, token string) {
 
 func wantTokenDead(t *testing.T, env *latchkeytest.Env, what, token string) {
 	t.Helper()
-	wantError(t, what, meStatus(t, env, token), http.StatusUnauthorized, "invalid_token")
+	expectError(t, what, meStatus(t, env, token), http.StatusUnauthorized, "invalid_token")
 }
 
 // user reads a user by email from the store.

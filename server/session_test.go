@@ -37,15 +37,15 @@ func TestMe(t *testing.T) {
 				}
 			}
 		}
-		wantError(t, "no credential", env.Client(t).Get("auth.me"), 401, "unauthenticated")
+		expectError(t, "no credential", env.Client(t).Get("auth.me"), 401, "unauthenticated")
 		for _, bad := range []string{"garbage", "a.b.c", token[:len(token)-4] + "AAAA", "sk_live_nope", strings.Repeat("x", 5000)} {
-			wantError(t, "bearer "+bad[:min(len(bad), 12)], meStatus(t, env, bad), 401, "invalid_token")
+			expectError(t, "bearer "+bad[:min(len(bad), 12)], meStatus(t, env, bad), 401, "invalid_token")
 		}
 		r := env.Client(t).Do(http.MethodGet, "/v1/auth.me", nil, http.Header{"Cookie": {"latchkey_access=garbage"}})
-		wantError(t, "garbage cookie", r, 401, "invalid_token")
+		expectError(t, "garbage cookie", r, 401, "invalid_token")
 		for _, h := range []string{"Basic YTpi", "Bearer", "Bearer ", "token " + token} {
 			r := env.Client(t).Do(http.MethodGet, "/v1/auth.me", nil, http.Header{"Authorization": {h}})
-			wantError(t, "Authorization "+h[:min(len(h), 10)], r, 401, "invalid_token")
+			expectError(t, "Authorization "+h[:min(len(h), 10)], r, 401, "invalid_token")
 		}
 		// A token another server signed (another key) is not accepted.
 		foreign := latchkeytest.New(t, latchkeytest.Options{})
@@ -54,7 +54,7 @@ func TestMe(t *testing.T) {
 
 		env.Clock.Advance(15*time.Minute + time.Second)
 		wantTokenDead(t, env, "expired token", token)
-		wantError(t, "expired cookie", c.Get("auth.me"), 401, "invalid_token")
+		expectError(t, "expired cookie", c.Get("auth.me"), 401, "invalid_token")
 	})
 }
 
@@ -78,7 +78,7 @@ func TestLogout(t *testing.T) {
 		wantOK(t, "logout", r)
 		checkCleared(t, r)
 		wantTokenDead(t, env, "logged-out access token", reg.Str("access_token"))
-		wantError(t, "logged-out refresh token", refreshWith(t, env, reg.Str("refresh_token")), 401, "invalid_token")
+		expectError(t, "logged-out refresh token", refreshWith(t, env, reg.Str("refresh_token")), 401, "invalid_token")
 		wantTokenWorks(t, env, "another session of the same user", other.Str("access_token"))
 
 		// Again with the revoked cookie: still 200, cookies cleared again.
@@ -86,12 +86,12 @@ func TestLogout(t *testing.T) {
 		wantOK(t, "logout twice with the cookie", r)
 		checkCleared(t, r)
 		// A revoked bearer token is an error like anywhere else.
-		wantError(t, "logout with a revoked bearer", bearer(t, env, reg.Str("access_token")).Call("auth.logout", map[string]any{}), 401, "invalid_token")
-		wantError(t, "logout without credential", env.Client(t).Call("auth.logout", map[string]any{}), 401, "unauthenticated")
+		expectError(t, "logout with a revoked bearer", bearer(t, env, reg.Str("access_token")).Call("auth.logout", map[string]any{}), 401, "invalid_token")
+		expectError(t, "logout without credential", env.Client(t).Call("auth.logout", map[string]any{}), 401, "unauthenticated")
 		// The CSRF rule holds even for an already-revoked cookie.
 		h := old.Clone()
 		h.Set("Origin", "https://evil.example")
-		wantError(t, "logout from a foreign origin", env.Client(t).Do(http.MethodPost, "/v1/auth.logout", map[string]any{}, h), 403, "csrf_rejected")
+		expectError(t, "logout from a foreign origin", env.Client(t).Do(http.MethodPost, "/v1/auth.logout", map[string]any{}, h), 403, "csrf_rejected")
 		// Logout with a bearer token revokes that session.
 		wantOK(t, "logout by bearer", bearer(t, env, other.Str("access_token")).Call("auth.logout", map[string]any{}))
 		wantTokenDead(t, env, "bearer-logged-out token", other.Str("access_token"))
@@ -138,16 +138,16 @@ func TestRefresh(t *testing.T) {
 		// Outside the grace window: reuse revokes the whole session.
 		env.Clock.Advance(11 * time.Second)
 		latest := refreshWith(t, env, first) // rotated 11 s ago
-		wantError(t, "reuse outside grace", latest, 401, "invalid_token")
+		expectError(t, "reuse outside grace", latest, 401, "invalid_token")
 		checkCleared(t, latest)
 		wantTokenDead(t, env, "access token of the revoked session", access2)
 		wantTokenDead(t, env, "first access token of the revoked session", reg.Str("access_token"))
-		wantError(t, "any token of the revoked lineage", refreshWith(t, env, third), 401, "invalid_token")
-		wantError(t, "the live token of the revoked session", c.Call("auth.refresh", nil), 401, "invalid_token")
+		expectError(t, "any token of the revoked lineage", refreshWith(t, env, third), 401, "invalid_token")
+		expectError(t, "the live token of the revoked session", c.Call("auth.refresh", nil), 401, "invalid_token")
 
-		wantError(t, "no cookie", env.Client(t).Call("auth.refresh", nil), 401, "invalid_token")
-		wantError(t, "unknown token", refreshWith(t, env, "nope"), 401, "invalid_token")
-		wantError(t, "GET", env.Client(t).Get("auth.refresh"), 405, "method_not_allowed")
+		expectError(t, "no cookie", env.Client(t).Call("auth.refresh", nil), 401, "invalid_token")
+		expectError(t, "unknown token", refreshWith(t, env, "nope"), 401, "invalid_token")
+		expectError(t, "GET", env.Client(t).Get("auth.refresh"), 405, "method_not_allowed")
 	})
 }
 
@@ -158,7 +158,7 @@ func TestRefreshBodyIgnored(t *testing.T) {
 		reg := env.Client(t).Register("ada@example.com", pw)
 		tok := reg.Str("refresh_token")
 		r := env.Client(t).Call("auth.refresh", map[string]any{"refresh_token": tok})
-		wantError(t, "token in the body", r, 401, "invalid_token")
+		expectError(t, "token in the body", r, 401, "invalid_token")
 		r = env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", `{"refresh_token": "`+tok+`"`, http.Header{"Cookie": {"latchkey_refresh=" + tok}})
 		wantOK(t, "cookie with a broken body", r)
 		r = env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", strings.Repeat("x", 100<<10), http.Header{"Cookie": {"latchkey_refresh=" + setCookie(t, r, "latchkey_refresh").Value}})
@@ -175,8 +175,8 @@ func TestRefreshExpiry(t *testing.T) {
 		env.Clock.Advance(50 * time.Minute) // the refresh slid the session forward
 		wantOK(t, "refresh after the first token's expiry", c.Call("auth.refresh", nil))
 		env.Clock.Advance(61 * time.Minute)
-		wantError(t, "expired", c.Call("auth.refresh", nil), 401, "invalid_token")
-		wantError(t, "a never-used token of the same age", refreshWith(t, env, reg.Str("refresh_token")), 401, "invalid_token")
+		expectError(t, "expired", c.Call("auth.refresh", nil), 401, "invalid_token")
+		expectError(t, "a never-used token of the same age", refreshWith(t, env, reg.Str("refresh_token")), 401, "invalid_token")
 	})
 }
 
@@ -273,9 +273,9 @@ func TestSessionsListRevoke(t *testing.T) {
 		}
 		otherID := other.Get("auth.me").Str("session_id")
 		bobID := bob.Get("auth.me").Str("session_id")
-		wantError(t, "someone else's session", c.Call("auth.sessions.revoke", map[string]any{"session_id": bobID}), 404, "not_found")
+		expectError(t, "someone else's session", c.Call("auth.sessions.revoke", map[string]any{"session_id": bobID}), 404, "not_found")
 		wantOK(t, "bob still signed in", bob.Get("auth.me"))
-		wantError(t, "unknown session", c.Call("auth.sessions.revoke", map[string]any{"session_id": "ses_nope"}), 404, "not_found")
+		expectError(t, "unknown session", c.Call("auth.sessions.revoke", map[string]any{"session_id": "ses_nope"}), 404, "not_found")
 		wantField(t, "no session_id", c.Call("auth.sessions.revoke", map[string]any{}), "session_id")
 
 		r := c.Call("auth.sessions.revoke", map[string]any{"session_id": otherID})
@@ -294,7 +294,7 @@ func TestSessionsListRevoke(t *testing.T) {
 		r = c.Call("auth.sessions.revoke", map[string]any{"session_id": me.Str("session_id")})
 		wantOK(t, "revoke the current session", r)
 		checkCleared(t, r)
-		wantError(t, "after revoking itself (cookies gone)", c.Get("auth.sessions.list"), 401, "unauthenticated")
+		expectError(t, "after revoking itself (cookies gone)", c.Get("auth.sessions.list"), 401, "unauthenticated")
 		wantTokenDead(t, env, "the revoked current session", token)
 	})
 }
@@ -309,8 +309,8 @@ func TestOrgSwitch(t *testing.T) {
 		foreign := env.Client(t).Register("bob@example.com", pw)
 		bobOrg := bearer(t, env, foreign.Str("access_token")).Get("auth.me").Obj("org")["id"].(string)
 
-		wantError(t, "foreign org", c.Call("auth.org.switch", map[string]any{"org_id": bobOrg}), 403, "forbidden")
-		wantError(t, "unknown org", c.Call("auth.org.switch", map[string]any{"org_id": "org_nope"}), 403, "forbidden")
+		expectError(t, "foreign org", c.Call("auth.org.switch", map[string]any{"org_id": bobOrg}), 403, "forbidden")
+		expectError(t, "unknown org", c.Call("auth.org.switch", map[string]any{"org_id": "org_nope"}), 403, "forbidden")
 		wantField(t, "no org_id", c.Call("auth.org.switch", map[string]any{}), "org_id")
 
 		r := c.Call("auth.org.switch", map[string]any{"org_id": team.ID})

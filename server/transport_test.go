@@ -90,23 +90,23 @@ func TestCSRF(t *testing.T) {
 			{"look-alike origin", http.Header{"Origin": {env.URL + ".evil.example"}}},
 			{"other scheme", http.Header{"Origin": {strings.Replace(env.URL, "http:", "https:", 1)}}},
 		} {
-			wantError(t, tc.name, post("auth.sessions.revoke", tc.header), 403, "csrf_rejected")
-			wantError(t, tc.name+" on logout", c.Do(http.MethodPost, "/v1/auth.logout", `{}`, tc.header), 403, "csrf_rejected")
-			wantError(t, tc.name+" on password change", c.Do(http.MethodPost, "/v1/auth.password.change", `{"current_password":"x","new_password":"y"}`, tc.header), 403, "csrf_rejected")
+			expectError(t, tc.name, post("auth.sessions.revoke", tc.header), 403, "csrf_rejected")
+			expectError(t, tc.name+" on logout", c.Do(http.MethodPost, "/v1/auth.logout", `{}`, tc.header), 403, "csrf_rejected")
+			expectError(t, tc.name+" on password change", c.Do(http.MethodPost, "/v1/auth.password.change", `{"current_password":"x","new_password":"y"}`, tc.header), 403, "csrf_rejected")
 		}
 		wantOK(t, "still signed in after rejected requests", c.Get("auth.me"))
 		for _, origin := range []string{env.URL, dashboard, extra, strings.ToUpper(extra)} {
 			r := post("auth.sessions.revoke", http.Header{"Origin": {origin}})
-			wantError(t, "allowed origin "+origin, r, 404, "not_found") // past CSRF, into the flow
+			expectError(t, "allowed origin "+origin, r, 404, "not_found") // past CSRF, into the flow
 			if r.Header.Get("Access-Control-Allow-Origin") != origin || r.Header.Get("Access-Control-Allow-Credentials") != "true" {
 				t.Errorf("origin %s: CORS headers %v", origin, r.Header)
 			}
 		}
-		wantError(t, "application/json; charset=utf-8", post("auth.sessions.revoke", http.Header{"Content-Type": {"application/json; charset=utf-8"}}), 404, "not_found")
+		expectError(t, "application/json; charset=utf-8", post("auth.sessions.revoke", http.Header{"Content-Type": {"application/json; charset=utf-8"}}), 404, "not_found")
 		// Bearer-authenticated requests carry no ambient credential: no CSRF rule.
 		tok := c.Call("auth.refresh", nil).Cookie("latchkey_access").Value
 		b := bearer(t, env, tok)
-		wantError(t, "bearer with text/plain", b.Do(http.MethodPost, "/v1/auth.sessions.revoke", body, http.Header{"Content-Type": {"text/plain"}}), 404, "not_found")
+		expectError(t, "bearer with text/plain", b.Do(http.MethodPost, "/v1/auth.sessions.revoke", body, http.Header{"Content-Type": {"text/plain"}}), 404, "not_found")
 		// Reads by cookie are not state-changing.
 		r := c.Do(http.MethodGet, "/v1/auth.me", nil, http.Header{"Origin": {"https://evil.example"}})
 		wantOK(t, "GET me from a foreign origin", r)
@@ -115,9 +115,9 @@ func TestCSRF(t *testing.T) {
 		}
 		// auth.refresh: its cookie is SameSite=Strict, but the rule still applies.
 		rc := c.Do(http.MethodPost, "/v1/auth.refresh", nil, http.Header{"Origin": {"https://evil.example"}})
-		wantError(t, "refresh from a foreign origin", rc, 403, "csrf_rejected")
+		expectError(t, "refresh from a foreign origin", rc, 403, "csrf_rejected")
 		rc = c.Do(http.MethodPost, "/v1/auth.refresh", "x", http.Header{"Content-Type": {"text/plain"}})
-		wantError(t, "refresh with text/plain", rc, 403, "csrf_rejected")
+		expectError(t, "refresh with text/plain", rc, 403, "csrf_rejected")
 		wantOK(t, "refresh from the dashboard", c.Do(http.MethodPost, "/v1/auth.refresh", nil, http.Header{"Origin": {dashboard}}))
 	})
 }
@@ -161,15 +161,15 @@ func TestRateLimits(t *testing.T) {
 			if r = attempt("ada@example.com", "wrong guess!"); r.Status == http.StatusTooManyRequests {
 				break
 			}
-			wantError(t, "guess", r, 401, "invalid_credentials")
+			expectError(t, "guess", r, 401, "invalid_credentials")
 		}
-		wantError(t, "account limit", r, 429, "rate_limited")
+		expectError(t, "account limit", r, 429, "rate_limited")
 		if n < 5 || n > 21 {
 			t.Errorf("limited after %d guesses at one account", n)
 		}
 		checkRetryAfter(t, r)
 		// Even the right password waits now: the limit is on attempts.
-		wantError(t, "right password while limited", attempt("ada@example.com", pw), 429, "rate_limited")
+		expectError(t, "right password while limited", attempt("ada@example.com", pw), 429, "rate_limited")
 
 		// By IP: spreading guesses over many addresses is limited too.
 		for n = 1; n <= 60; n++ {
@@ -177,7 +177,7 @@ func TestRateLimits(t *testing.T) {
 				break
 			}
 		}
-		wantError(t, "IP limit", r, 429, "rate_limited")
+		expectError(t, "IP limit", r, 429, "rate_limited")
 		if n > 25 {
 			t.Errorf("limited by IP only after %d more attempts", n)
 		}
@@ -220,7 +220,7 @@ func TestMethodsAndRouting(t *testing.T) {
 	} {
 		r := c.Do(tc.method, tc.path, nil, nil)
 		what := tc.method + " " + tc.path[:min(len(tc.path), 30)]
-		wantError(t, what, r, tc.status, tc.code)
+		expectError(t, what, r, tc.status, tc.code)
 		if r.Header.Get("Allow") != tc.allow {
 			t.Errorf("%s: Allow %q, want %q", what, r.Header.Get("Allow"), tc.allow)
 		}
@@ -241,12 +241,12 @@ func TestBodyLimit(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
 	c := env.Client(t)
 	big := `{"email": "a@example.com", "password": "` + strings.Repeat("x", 64<<10) + `"}`
-	wantError(t, "over 64 KiB", c.Call("auth.login", big), 413, "request_too_large")
-	wantError(t, "over 64 KiB to a read op", c.Call("auth.providers", big), 413, "request_too_large")
+	expectError(t, "over 64 KiB", c.Call("auth.login", big), 413, "request_too_large")
+	expectError(t, "over 64 KiB to a read op", c.Call("auth.providers", big), 413, "request_too_large")
 	// Exactly 64 KiB is read (and then judged on its content).
 	exact := `{"email": "a@example.com", "password": "wrong guess!"}`
 	exact += strings.Repeat(" ", 64<<10-len(exact))
-	wantError(t, "exactly 64 KiB", c.Call("auth.login", exact), 401, "invalid_credentials")
+	expectError(t, "exactly 64 KiB", c.Call("auth.login", exact), 401, "invalid_credentials")
 }
 
 func TestHealthAndMetrics(t *testing.T) {
