@@ -268,7 +268,7 @@ func TestAccountDelete(t *testing.T) {
 		r = c.Call("auth.account.delete", map[string]any{"password": pw})
 		wantOK(t, "ada deletes", r)
 		for _, name := range []string{"latchkey_access", "latchkey_refresh"} {
-			if ck := setCookie(t, r, name); ck.MaxAge >= 0 || ck.Value != "" {
+			if ck := parsedSetCookie(t, r, name); ck.MaxAge >= 0 || ck.Value != "" {
 				t.Errorf("%s not cleared: %+v", name, ck)
 			}
 		}

@@ -185,8 +185,8 @@ func send(req *http.Request) (int, []*http.Cookie, []byte, error) {
 	return res.StatusCode, res.Cookies(), body, err
 }
 
-// setCookie parses the Set-Cookie header for name, with every attribute.
-func setCookie(t *testing.T, r *latchkeytest.Response, name string) *http.Cookie {
+// parsedSetCookie parses the Set-Cookie header for name, with every attribute.
+func parsedSetCookie(t *testing.T, r *latchkeytest.Response, name string) *http.Cookie {
 	t.Helper()
 	for _, line := range r.Header.Values("Set-Cookie") {
 		ck, err := http.ParseSetCookie(line)

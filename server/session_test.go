@@ -101,7 +101,7 @@ func TestLogout(t *testing.T) {
 func checkCleared(t *testing.T, r *latchkeytest.Response) {
 	t.Helper()
 	for name, path := range map[string]string{"latchkey_access": "/", "latchkey_refresh": "/v1/auth.refresh"} {
-		ck := setCookie(t, r, name)
+		ck := parsedSetCookie(t, r, name)
 		if ck.Value != "" || ck.MaxAge >= 0 || ck.Path != path || !strings.Contains(ck.Raw, "Max-Age=0") {
 			t.Errorf("%s not cleared with Max-Age=0 on %s: %q", name, path, ck.Raw)
 		}
@@ -119,8 +119,8 @@ func TestRefresh(t *testing.T) {
 		if len(r.JSON) != 1 || r.JSON["expires_in"] != 900.0 {
 			t.Fatalf("refresh body %s, want only expires_in", r.Body)
 		}
-		second := setCookie(t, r, "latchkey_refresh").Value
-		access2 := setCookie(t, r, "latchkey_access").Value
+		second := parsedSetCookie(t, r, "latchkey_refresh").Value
+		access2 := parsedSetCookie(t, r, "latchkey_access").Value
 		// (The access token may be byte-identical within one second: same claims, deterministic signature.)
 		if second == first || second == "" || access2 == "" {
 			t.Fatal("refresh did not rotate the tokens")
@@ -131,8 +131,8 @@ func TestRefresh(t *testing.T) {
 		// The just-rotated token, inside the grace window: a fresh pair in the same session.
 		r = refreshWith(t, env, first)
 		wantOK(t, "reuse inside grace", r)
-		third := setCookie(t, r, "latchkey_refresh").Value
-		wantTokenWorks(t, env, "pair from the grace reuse", setCookie(t, r, "latchkey_access").Value)
+		third := parsedSetCookie(t, r, "latchkey_refresh").Value
+		wantTokenWorks(t, env, "pair from the grace reuse", parsedSetCookie(t, r, "latchkey_access").Value)
 		wantOK(t, "the newest token still rotates", refreshWith(t, env, third))
 
 		// Outside the grace window: reuse revokes the whole session.
@@ -161,7 +161,7 @@ func TestRefreshBodyIgnored(t *testing.T) {
 		expectError(t, "token in the body", r, 401, "invalid_token")
 		r = env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", `{"refresh_token": "`+tok+`"`, http.Header{"Cookie": {"latchkey_refresh=" + tok}})
 		wantOK(t, "cookie with a broken body", r)
-		r = env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", strings.Repeat("x", 100<<10), http.Header{"Cookie": {"latchkey_refresh=" + setCookie(t, r, "latchkey_refresh").Value}})
+		r = env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", strings.Repeat("x", 100<<10), http.Header{"Cookie": {"latchkey_refresh=" + parsedSetCookie(t, r, "latchkey_refresh").Value}})
 		wantOK(t, "cookie with a body over 64 KiB", r)
 	})
 }
@@ -318,8 +318,8 @@ func TestOrgSwitch(t *testing.T) {
 		if r.Str("access_token") == "" || r.Str("refresh_token") == "" || r.Str("token_type") != "Bearer" || r.Obj("user")["email"] != "ada@example.com" {
 			t.Fatalf("switch body: %s", r.Body)
 		}
-		setCookie(t, r, "latchkey_access")
-		setCookie(t, r, "latchkey_refresh")
+		parsedSetCookie(t, r, "latchkey_access")
+		parsedSetCookie(t, r, "latchkey_refresh")
 		me := c.Get("auth.me")
 		if me.Obj("org")["id"] != team.ID || me.Obj("org")["name"] != "Team" || me.Str("role") != "member" ||
 			!slices.Equal(scopes(me), []string{"api:read", "api:write"}) {

@@ -41,7 +41,7 @@ func TestCookieAttributes(t *testing.T) {
 			out := bearer(t, env, login.Str("access_token")).Call("auth.logout", map[string]any{})
 			for name, r := range map[string]*latchkeytest.Response{"register": reg, "login": login, "refresh": refresh, "logout": out} {
 				wantOK(t, name, r)
-				access, ref := setCookie(t, r, "latchkey_access"), setCookie(t, r, "latchkey_refresh")
+				access, ref := parsedSetCookie(t, r, "latchkey_access"), parsedSetCookie(t, r, "latchkey_refresh")
 				check := func(ck *http.Cookie, path string, same http.SameSite, sameName string) {
 					if !ck.HttpOnly || ck.SameSite != same || ck.Path != path || ck.Secure != tc.secure || ck.Domain != "" ||
 						!strings.Contains(ck.Raw, "SameSite="+sameName) {
