@@ -135,6 +135,20 @@ func (c *config) list(env string) []string {
 	return out
 }
 
+// origins checks a comma-separated list of browser origins
+// (scheme://host[:port]); an entry the server could never match, such as
+// one without a scheme, would otherwise be dropped without a word.
+func (c *config) origins(env string) []string {
+	list := c.list(env)
+	for _, o := range list {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			c.fail(env, "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	return list
+}
+
 func (c *config) onOff(env string) bool {
 	switch strings.ToLower(c.raw[env]) {
 	case "on", "true", "1", "yes":

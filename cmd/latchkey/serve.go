@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := c.addr("LATCHKEY_ADDR")
 	dbURL := c.databaseURL("LATCHKEY_DATABASE_URL")
 	dcfg := c.domainConfig()
-	cors := c.list("LATCHKEY_CORS_ORIGINS")
+	cors := c.origins("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
 	sender := c.mailSender(logger)
 	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
