@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
 )
@@ -112,6 +114,25 @@ func TestLogin(t *testing.T) {
 		dropPassword(t, env, "passkey@example.com")
 		r = env.Client(t).Call("auth.login", map[string]any{"email": "passkey@example.com", "password": pw})
 		expectError(t, "password-less", r, 401, "password_not_set")
+
+		// An imported bcrypt hash verifies and is replaced by argon2id at login.
+		imported := latchkey.User{ID: "usr_imported", Email: "imported@example.com", CreatedAt: env.Service.Now(), UpdatedAt: env.Service.Now()}
+		hash, _ := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		imported.PasswordHash = string(hash)
+		if err := env.Store.CreateUser(t.Context(), imported); err != nil {
+			t.Fatal(err)
+		}
+		org := newOrg(t, env, "Imported")
+		addMember(t, env, imported.ID, org.ID, latchkey.RoleOwner)
+		expectError(t, "bcrypt, wrong password", env.Client(t).Call("auth.login", map[string]any{"email": "imported@example.com", "password": "wrong guess!"}), 401, "invalid_credentials")
+		if h := user(t, env, "imported@example.com").PasswordHash; h != string(hash) {
+			t.Errorf("a failed login rehashed: %s", h)
+		}
+		login(t, env, "imported@example.com", pw)
+		if h := user(t, env, "imported@example.com").PasswordHash; !strings.HasPrefix(h, "$argon2id$") {
+			t.Errorf("after login the hash is %.10s…, want argon2id", h)
+		}
+		login(t, env, "imported@example.com", pw)
 
 		wantField(t, "missing password", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com"}), "password")
 		wantField(t, "bad email", env.Client(t).Call("auth.login", map[string]any{"email": "ada", "password": pw}), "email")
@@ -224,6 +245,7 @@ func TestPasswordSet(t *testing.T) {
 			t.Fatalf("has_password after dropping it: %s", me.Body)
 		}
 		expectError(t, "weak", p.Call("auth.password.set", map[string]any{"password": "1234567"}), 400, "weak_password")
+		expectError(t, "change without a password", p.Call("auth.password.change", map[string]any{"current_password": pw, "new_password": "a brand new secret"}), 401, "password_not_set")
 		wantField(t, "missing", p.Call("auth.password.set", map[string]any{}), "password")
 		wantOK(t, "set", p.Call("auth.password.set", map[string]any{"password": "a brand new secret"}))
 		if me := p.Get("auth.me"); me.Status != 200 || me.Obj("user")["has_password"] != true {
