@@ -65,7 +65,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("LATCHKEY_ADDR: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// ReadTimeout bounds a slow body too (the 64 KiB limit bounds only its
+	// size), so trickling clients cannot hold connections open for ever.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	fmt.Fprintf(stdout, "Latchkey listening on http://%s (public URL %s, database %s)\n", ln.Addr(), dcfg.PublicURL, redactURL(dbURL))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
