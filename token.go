@@ -35,11 +35,17 @@ type accessClaims struct {
 }
 
 type keyring struct {
-	mu     sync.RWMutex
-	keys   map[string]ed25519.PublicKey
-	signer SigningKey
-	store  Store
+	mu       sync.RWMutex
+	keys     map[string]ed25519.PublicKey
+	signer   SigningKey
+	store    Store
+	reloaded time.Time // last reload for an unknown kid
 }
+
+// keyReloadEvery bounds how often tokens naming an unknown kid make the
+// node re-read the signing keys: without it every forged token would cost
+// a database read and a key derivation per stored key.
+const keyReloadEvery = time.Second
 
 // loadKeys reads the signing keys, creating the first one on a fresh
 // database, and signs with the newest.
@@ -150,12 +156,19 @@ func (kr *keyring) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 	if kid == "" || len(kid) > 64 {
 		return nil, errMalformedJWT
 	}
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if pub, ok = kr.keys[kid]; ok {
+		return pub, nil // another request reloaded meanwhile
+	}
+	if time.Since(kr.reloaded) < keyReloadEvery {
+		return nil, errMalformedJWT
+	}
+	kr.reloaded = time.Now()
 	list, err := kr.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	kr.mu.Lock()
-	defer kr.mu.Unlock()
 	for _, k := range list {
 		kr.keys[k.KID] = k.PrivateKey.Public().(ed25519.PublicKey)
 	}

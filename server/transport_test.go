@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -376,4 +377,26 @@ func TestOpenAPI(t *testing.T) {
 	if doc.Paths["/v1/auth.login"]["get"] != nil {
 		t.Error("auth.login is documented with GET")
 	}
+}
+
+// TestSigningKeyOfAnotherNode: a node accepts tokens signed with a key that
+// another node added to the database after it started.
+func TestSigningKeyOfAnotherNode(t *testing.T) {
+	sameIssuer := func(c *latchkey.Config) { c.Issuer = "https://issuer.example.com" }
+	each(t, latchkeytest.Options{Configure: sameIssuer}, func(t *testing.T, a *latchkeytest.Env, db latchkeytest.Database) {
+		_, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store.CreateSigningKey(t.Context(), latchkey.SigningKey{Slot: 2, KID: "kid-slot-2", PrivateKey: priv, CreatedAt: a.Service.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		b := latchkeytest.New(t, latchkeytest.Options{Database: db, Configure: sameIssuer}) // starts after: signs with slot 2
+		token := b.Client(t).Register("ada@example.com", pw).Str("access_token")
+		tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+		if err != nil || tok.Headers[0].KeyID != "kid-slot-2" {
+			t.Fatalf("B signs with %v (%v), want the newest key", tok.Headers, err)
+		}
+		wantTokenWorks(t, a, "B's token on A", token)
+	})
 }
