@@ -39,7 +39,8 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (Session, error)
-	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at and revoked_at.
+	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at
+	// and revoked_at; a revoked session stays revoked whatever x says.
 	UpdateSession(ctx context.Context, s Session) error
 	// ActiveSessions lists the user's sessions not revoked nor expired at now.
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)

@@ -32,9 +32,12 @@ func (s *Store) SessionByID(ctx context.Context, id string) (latchkey.Session, e
 	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 }
 
-// UpdateSession writes a session's mutable columns.
+// UpdateSession writes a session's mutable columns. A revoked session stays
+// revoked, at its first revocation time: a flow that read the session just
+// before a concurrent logout (a refresh, an org switch) must not write it
+// back to life.
 func (s *Store) UpdateSession(ctx context.Context, x latchkey.Session) error {
-	return s.execOne(ctx, `UPDATE sessions SET org_id = $2, last_seen_at = $3, expires_at = $4, authenticated_at = $5, revoked_at = $6 WHERE id = $1`,
+	return s.execOne(ctx, `UPDATE sessions SET org_id = $2, last_seen_at = $3, expires_at = $4, authenticated_at = $5, revoked_at = COALESCE(revoked_at, $6) WHERE id = $1`,
 		x.ID, x.OrgID, ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt))
 }
 

@@ -38,6 +38,21 @@ func testSessions(t *testing.T, st latchkey.Store) {
 		t.Error("a revoked session is Live")
 	}
 	wantErr(t, "UpdateSession of a missing session", st.UpdateSession(c, latchkey.Session{ID: "ses_missing", OrgID: other.ID}), latchkey.ErrNotFound)
+
+	// A stale copy (read before a concurrent logout) cannot un-revoke it,
+	// nor move its revocation time.
+	stale := x
+	stale.RevokedAt = time.Time{}
+	stale.LastSeenAt = base.Add(time.Hour)
+	wantErr(t, "UpdateSession with a stale copy", st.UpdateSession(c, stale), nil)
+	got, _ = st.SessionByID(c, x.ID)
+	sameTime(t, "revoked_at after a stale write", got.RevokedAt, x.RevokedAt)
+	sameTime(t, "last_seen_at after a stale write", got.LastSeenAt, stale.LastSeenAt)
+	later := x
+	later.RevokedAt = base.Add(5 * time.Hour)
+	wantErr(t, "UpdateSession revoking again", st.UpdateSession(c, later), nil)
+	got, _ = st.SessionByID(c, x.ID)
+	sameTime(t, "revoked_at after revoking again", got.RevokedAt, x.RevokedAt)
 }
 
 func testActiveAndRevoke(t *testing.T, st latchkey.Store) {
