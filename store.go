@@ -18,6 +18,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	CreateUser(ctx context.Context, u User) error
+	// UserByID reads a user; inside Tx it locks the row until the end.
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UpdateUser writes email, email_verified, name, password_hash and updated_at.

@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,3 +337,27 @@ func TestAccountDeleteWithoutPassword(t *testing.T) {
 }
 
 var idPattern = regexp.MustCompile(`^ses_[a-z0-9]+$`)
+
+// TestPasswordSetRace: of two concurrent auth.password.set calls on an
+// account without a password, exactly one sets it.
+func TestPasswordSetRace(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		token := env.Client(t).Register("ada@example.com", pw).Str("access_token")
+		dropPassword(t, env, "ada@example.com")
+		statuses := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, secret := range []string{"first new secret", "second new secret"} {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/auth.password.set", strings.NewReader(`{"password": "`+secret+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				statuses[i], _, _, _ = send(req)
+			})
+		}
+		wg.Wait()
+		slices.Sort(statuses)
+		if statuses[0] != 200 || statuses[1] != 409 {
+			t.Fatalf("statuses %v, want one 200 and one 409", statuses)
+		}
+	})
+}
