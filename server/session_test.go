@@ -98,6 +98,26 @@ func TestLogout(t *testing.T) {
 	})
 }
 
+// TestLogoutExpiredCookie: signing out after the access cookie expired
+// still revokes the session, so its refresh token dies too.
+func TestLogoutExpiredCookie(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		reg := env.Client(t).Register("ada@example.com", pw)
+		_, other := login(t, env, "ada@example.com", pw)
+		env.Clock.Advance(20 * time.Minute)
+		old := http.Header{"Cookie": {"latchkey_access=" + reg.Str("access_token")}}
+		r := env.Client(t).Do(http.MethodPost, "/v1/auth.logout", map[string]any{}, old)
+		wantOK(t, "logout with an expired cookie", r)
+		checkCleared(t, r)
+		expectError(t, "refresh of the logged-out session", refreshWith(t, env, reg.Str("refresh_token")), 401, "invalid_token")
+		wantOK(t, "another session", refreshWith(t, env, other.Str("refresh_token")))
+		// A cookie that is not even our token changes nothing and still clears.
+		r = env.Client(t).Do(http.MethodPost, "/v1/auth.logout", map[string]any{}, http.Header{"Cookie": {"latchkey_access=junk"}})
+		wantOK(t, "logout with a junk cookie", r)
+		checkCleared(t, r)
+	})
+}
+
 func checkCleared(t *testing.T, r *latchkeytest.Response) {
 	t.Helper()
 	for name, path := range map[string]string{"latchkey_access": "/", "latchkey_refresh": "/v1/auth.refresh"} {
