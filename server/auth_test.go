@@ -361,3 +361,57 @@ func TestPasswordSetRace(t *testing.T) {
 		}
 	})
 }
+
+// TestOrgSlugTaken: two orgs of the same name get distinct slugs, on both
+// databases (on PostgreSQL a failed INSERT aborts its transaction, so the
+// retry must not run inside it).
+func TestOrgSlugTaken(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		slugs := map[string]bool{}
+		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			r := env.Client(t).Call("auth.register", map[string]any{"email": email, "password": pw, "org_name": "Acme"})
+			wantOK(t, "register "+email, r)
+			org := bearer(t, env, r.Str("access_token")).Get("auth.me").Obj("org")
+			slug, _ := org["slug"].(string)
+			if org["name"] != "Acme" || !strings.HasPrefix(slug, "acme") || slugs[slug] {
+				t.Errorf("org of %s: %v (slugs so far %v)", email, org, slugs)
+			}
+			slugs[slug] = true
+		}
+	})
+}
+
+// TestLoginOrRegisterRace: concurrent first calls for one new address
+// create one account; the others log in to it.
+func TestLoginOrRegisterRace(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		const n = 3
+		type result struct {
+			status int
+			body   string
+		}
+		results := make([]result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/auth.login_or_register", strings.NewReader(`{"email": "race@example.com", "password": "`+pw+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				status, _, body, _ := send(req)
+				results[i] = result{status, string(body)}
+			})
+		}
+		wg.Wait()
+		created := 0
+		for _, r := range results {
+			if r.status != 200 {
+				t.Fatalf("a concurrent call: %d %s", r.status, r.body)
+			}
+			if strings.Contains(r.body, `"created":true`) {
+				created++
+			}
+		}
+		if created != 1 {
+			t.Errorf("%d calls created the account, want 1", created)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -24,6 +25,18 @@ func testOrgs(t *testing.T, st latchkey.Store) {
 	wantErr(t, "CreateOrg with a taken slug", st.CreateOrg(c, dup), latchkey.ErrConflict)
 	dup.Slug = "acme-2"
 	wantErr(t, "CreateOrg with a free slug", st.CreateOrg(c, dup), nil)
+
+	// Inside a transaction a taken slug leaves the transaction usable, so
+	// the caller can retry with another slug (as sign-up does).
+	err = st.Tx(c, func(tx latchkey.Store) error {
+		retry := latchkey.Org{ID: secret.ID("org_"), Name: "Acme", Slug: "acme", CreatedAt: base}
+		if err := tx.CreateOrg(c, retry); !errors.Is(err, latchkey.ErrConflict) {
+			t.Errorf("CreateOrg with a taken slug in Tx: %v, want ErrConflict", err)
+		}
+		retry.Slug = "acme-3"
+		return tx.CreateOrg(c, retry)
+	})
+	wantErr(t, "retry after a slug conflict in the same Tx", err, nil)
 
 	wantErr(t, "DeleteOrg", st.DeleteOrg(c, o.ID), nil)
 	_, err = st.OrgByID(c, o.ID)
