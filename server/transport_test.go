@@ -189,6 +189,32 @@ func TestRateLimits(t *testing.T) {
 	})
 }
 
+// TestRateLimitsSignedIn: guessing the current password through a session
+// (password change, account deletion) shares the account's login budget.
+func TestRateLimitsSignedIn(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Configure: func(c *latchkey.Config) { c.RateLimits = true }})
+	c := env.Client(t)
+	c.Register("ada@example.com", pw)
+	var r *latchkeytest.Response
+	n := 0
+	for n = 1; n <= 30; n++ {
+		op, body := "auth.password.change", map[string]any{"current_password": "guess " + strconv.Itoa(n), "new_password": "another good one"}
+		if n%2 == 0 {
+			op, body = "auth.account.delete", map[string]any{"password": "guess " + strconv.Itoa(n)}
+		}
+		if r = c.Call(op, body); r.Status == http.StatusTooManyRequests {
+			break
+		}
+		expectError(t, "guess", r, 401, "invalid_credentials")
+	}
+	expectError(t, "guessing through the session", r, 429, "rate_limited")
+	if n > 11 {
+		t.Errorf("limited only after %d guesses", n)
+	}
+	checkRetryAfter(t, r)
+	expectError(t, "login while the account is limited", env.Client(t).Call("auth.login", map[string]any{"email": "ada@example.com", "password": pw}), 429, "rate_limited")
+}
+
 func checkRetryAfter(t *testing.T, r *latchkeytest.Response) {
 	t.Helper()
 	s, err := strconv.Atoi(r.Header.Get("Retry-After"))
