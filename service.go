@@ -71,6 +71,7 @@ type Service struct {
 
 	keys   *keyring
 	limits *limiter
+	bg     background // flows finished after the response (reset.go)
 }
 
 // Open prepares the service: loads (or on a fresh database creates) the

@@ -76,5 +76,7 @@ type Store interface {
 
 	APIKeyStore
 	OAuthStore
+	InvitationStore
+	MemberStore
 	PasskeyStore
 }

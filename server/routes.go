@@ -13,6 +13,8 @@ func (s *Server) operations() []operation {
 		s.authOps(),
 		s.sessionOps(),
 		s.oauthOps(),
+		s.emailOps(),
+		s.orgMemberOps(),
 		s.passkeyOps(),
 	)
 }

@@ -161,6 +161,7 @@ var statuses = map[string]int{
 	latchkey.CodeEmailAlreadyVerified: http.StatusConflict,
 	latchkey.CodeLastAuthMethod:       http.StatusConflict,
 	latchkey.CodeLastOwner:            http.StatusConflict,
+	latchkey.CodeAlreadyMember:        http.StatusConflict,
 	latchkey.CodeDomainTaken:          http.StatusConflict,
 	latchkey.CodeAlreadyLinked:        http.StatusConflict,
 	latchkey.CodeRateLimited:          http.StatusTooManyRequests,

@@ -5,13 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -181,4 +184,25 @@ func (c *config) domainConfig() latchkey.Config {
 		Threads: uint8(c.uint("LATCHKEY_ARGON2_THREADS", 255)),
 	}}
 	return cfg
+}
+
+// mailSender builds the mail sender: SMTP from LATCHKEY_SMTP_URL, or, when
+// it is unset, the log (development: codes and links appear in the log).
+func (c *config) mailSender(logger *slog.Logger) mail.Sender {
+	from := c.str("LATCHKEY_EMAIL_FROM")
+	if _, err := netmail.ParseAddress(from); err != nil {
+		c.fail("LATCHKEY_EMAIL_FROM", "%q is not an email address such as Latchkey <no-reply@example.com>", from)
+		return nil
+	}
+	raw := c.str("LATCHKEY_SMTP_URL")
+	if raw == "" {
+		return mail.Log{Logger: logger}
+	}
+	s, err := mail.NewSMTP(raw, from, mail.SMTPOptions{})
+	if err != nil {
+		// The error never quotes the URL, which may hold a password.
+		c.fail("LATCHKEY_SMTP_URL", "%v", err)
+		return nil
+	}
+	return s
 }
