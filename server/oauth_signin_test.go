@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
+	"github.com/latchkey/latchkey/server"
 )
 
 func TestOAuthProvidersListed(t *testing.T) {
@@ -305,4 +308,23 @@ func TestOAuthStartIsRateLimited(t *testing.T) {
 			t.Fatal("41 starts from one address were not limited")
 		}
 	}
+}
+
+// brokenProvider is a provider whose code has a bug: it panics.
+type brokenProvider struct{}
+
+func (brokenProvider) ID() string   { return "broken" }
+func (brokenProvider) Name() string { return "Broken" }
+func (brokenProvider) AuthCodeURL(context.Context, oauth.Attempt) (string, error) {
+	panic("a bug in a provider")
+}
+func (brokenProvider) Exchange(context.Context, string, oauth.Attempt) (oauth.Identity, error) {
+	panic("a bug in a provider")
+}
+
+func TestOAuthRoutesNeverAnswer500(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Server: func(c *server.Config) {
+		c.OAuth, _ = oauth.NewRegistry(brokenProvider{})
+	}})
+	wantLoginError(t, visit(t, env.Client(t), env.URL+"/oauth/broken/start"), "server_error")
 }
