@@ -23,7 +23,9 @@ func (s *Server) oauthRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /oauth/{provider}/start", s.redirectOnPanic(s.oauthStart))
 	s.handle(mux, "GET /oauth/{provider}/callback", s.redirectOnPanic(s.oauthCallback))
 	s.page(mux, "GET /auth/callback", "auth_callback", nil)
-	s.page(mux, "GET /auth/transfer", "auth_transfer", nil)
+	s.page(mux, "GET /auth/transfer", "auth_transfer", func(r *http.Request) any {
+		return r.URL.Query().Get("token") // rendered into the form, escaped
+	})
 }
 
 func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
