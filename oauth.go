@@ -98,6 +98,9 @@ type OAuthResult struct {
 type oauthPayload struct {
 	Provider   string `json:"provider"`
 	RedirectTo string `json:"redirect_to,omitempty"`
+	// OrgID, on a sign-in code, is the org the session starts in (SSO
+	// signs in to the connection's org); empty means the default org.
+	OrgID string `json:"org_id,omitempty"`
 }
 
 type transferPayload struct {

@@ -24,9 +24,20 @@ func (s *Service) ExchangeOAuthCode(ctx context.Context, code string, m Meta) (S
 	if err != nil {
 		return SignIn{}, err
 	}
-	orgID, err := defaultOrg(ctx, s.Store, u.ID)
-	if err != nil {
-		return SignIn{}, err
+	// An SSO code names the connection's org; the session starts there
+	// while the user is still a member of it.
+	var p oauthPayload
+	_ = json.Unmarshal(c.Payload, &p)
+	orgID := p.OrgID
+	if orgID != "" {
+		if _, err := s.Store.Membership(ctx, u.ID, orgID); err != nil {
+			orgID = ""
+		}
+	}
+	if orgID == "" {
+		if orgID, err = defaultOrg(ctx, s.Store, u.ID); err != nil {
+			return SignIn{}, err
+		}
 	}
 	return s.signIn(ctx, u, orgID, m)
 }

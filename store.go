@@ -75,6 +75,7 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	SSOStore
 	OAuthStore
 	InvitationStore
 	MemberStore

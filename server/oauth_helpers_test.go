@@ -148,12 +148,18 @@ func (e *oauthEnv) identities(t *testing.T, c *latchkeytest.Client) []any {
 	return ids
 }
 
-// wantEvent waits for the next analytics event called name at the fake
-// PostHog and checks whose it is and its method.
+// wantEvent waits for an analytics event called name for distinctID at
+// the fake PostHog (skipping other users' events) and checks its method.
 func (e *oauthEnv) wantEvent(t *testing.T, name, distinctID, method string) {
 	t.Helper()
-	ev := e.posthog.Next(t, name)
-	if ev.DistinctID != distinctID || ev.Properties["method"] != method {
-		t.Errorf("%s event for %s with method %v, want %s with method %s", name, ev.DistinctID, ev.Properties["method"], distinctID, method)
+	for {
+		ev := e.posthog.Next(t, name) // fails the test when none comes
+		if ev.DistinctID != distinctID {
+			continue
+		}
+		if ev.Properties["method"] != method {
+			t.Errorf("%s event of %s has method %v, want %s", name, distinctID, ev.Properties["method"], method)
+		}
+		return
 	}
 }

@@ -13,6 +13,7 @@ func (s *Server) operations() []operation {
 		s.authOps(),
 		s.sessionOps(),
 		s.oauthOps(),
+		s.ssoOps(),
 		s.emailOps(),
 		s.orgMemberOps(),
 		s.passkeyOps(),
@@ -52,6 +53,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	})
 	s.uiRoutes(mux)
 	s.oauthRoutes(mux)
+	s.ssoRoutes(mux)
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)
 	})
