@@ -12,6 +12,7 @@ func (s *Server) operations() []operation {
 	return slices.Concat(
 		s.authOps(),
 		s.sessionOps(),
+		s.apiKeyOps(),
 	)
 }
 

@@ -208,6 +208,15 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if op.Read {
 		allow = "GET, POST"
 	}
+	if op.browser != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET")
+			s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use GET for " + name + "."})
+			return
+		}
+		op.browser(w, r)
+		return
+	}
 	if r.Method != http.MethodPost && !(op.Read && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
 		w.Header().Set("Allow", allow)
 		s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use " + allow + " for " + name + "."})
