@@ -80,6 +80,10 @@ func (s *Service) AuthorizeCLI(ctx context.Context, ac *AuthContext, in CLIAutho
 	q.Set("key", out.Key.Secret.Reveal())
 	q.Set("state", in.State)
 	q.Set("org_id", ac.Org.ID)
+	if out.PublishableKey != nil {
+		// Not secret; carried along so the CLI need not ask for it.
+		q.Set("publishable_key", out.PublishableKey.Key)
+	}
 	cb.RawQuery = q.Encode()
 	out.RedirectURL = cb.String()
 	s.auditKeyCreated(ctx, ac, out.Key.Key)
