@@ -219,3 +219,35 @@ func TestDashboardTokenNeedsAKeyThatMayActAsTheFirstMember(t *testing.T) {
 	memberKey := withKey(t, env, u.Query().Get("key"))
 	wantError(t, "a member's key", memberKey.Call("auth.dashboard_token.create", map[string]any{}), 403, "insufficient_scope")
 }
+
+func TestCLIAuthorizePage(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	c := env.Client(t)
+	page := func(q url.Values) string {
+		t.Helper()
+		r := c.Do(http.MethodGet, "/cli/authorize?"+q.Encode(), nil, nil)
+		if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Fatalf("page: %d CSP %q", r.Status, r.Header.Get("Content-Security-Policy"))
+		}
+		return string(r.Body)
+	}
+	ok := page(url.Values{"callback_url": {"http://127.0.0.1:4567/callback"}, "state": {"st"}, "key_name": {"<b>my laptop</b>"}, "scopes": {"api:read,org:admin"}})
+	for _, want := range []string{`id="cli-approve"`, "&lt;b&gt;my laptop&lt;/b&gt;", "127.0.0.1:4567", "org:admin", "api:read",
+		`href="http://127.0.0.1:4567/callback?error=access_denied&amp;state=st"`} {
+		if !strings.Contains(ok, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(ok, "api:write") {
+		t.Errorf("page shows a scope that was not asked for")
+	}
+	for _, q := range []url.Values{
+		{"callback_url": {"http://127.0.0.1.evil.com:4567/callback"}, "state": {"st"}},
+		{"callback_url": {"http://127.0.0.1:4567/callback"}},
+		{"callback_url": {"http://127.0.0.1:4567/callback"}, "state": {"st"}, "scopes": {"api:read root"}},
+	} {
+		if body := page(q); strings.Contains(body, `id="cli-approve"`) || strings.Contains(body, "evil.com") || !strings.Contains(body, "Start the sign-in again") {
+			t.Errorf("page for %v offers approval or echoes the callback", q)
+		}
+	}
+}
