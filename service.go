@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/latchkey/latchkey/passkey"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -64,6 +65,9 @@ type Service struct {
 	Analytics Analytics // nil: events are dropped
 	Logger    *slog.Logger
 	Clock     func() time.Time // nil: time.Now
+
+	// Passkeys runs the WebAuthn ceremonies; nil turns passkeys off.
+	Passkeys *passkey.RelyingParty
 
 	keys   *keyring
 	limits *limiter

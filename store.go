@@ -75,4 +75,5 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	PasskeyStore
 }

@@ -13,13 +13,13 @@ import (
 	"github.com/latchkey/latchkey/secret"
 )
 
-const testPassword = "correct horse battery"
+const keyPassword = "correct horse battery"
 
 // owner registers an account and returns its browser client and org id.
-func owner(t *testing.T, env *latchkeytest.Env, email string) (*latchkeytest.Client, string) {
+func keyOwner(t *testing.T, env *latchkeytest.Env, email string) (*latchkeytest.Client, string) {
 	t.Helper()
 	c := env.Client(t)
-	c.Register(email, testPassword)
+	c.Register(email, keyPassword)
 	me := c.Get("auth.me")
 	if me.Status != http.StatusOK {
 		t.Fatalf("auth.me: %d %s", me.Status, me.Body)
@@ -29,10 +29,10 @@ func owner(t *testing.T, env *latchkeytest.Env, email string) (*latchkeytest.Cli
 
 // addMember puts a new user into org with role (there is no invitation
 // flow in this package's tests) and returns their signed-in client.
-func addMember(t *testing.T, env *latchkeytest.Env, orgID, email string, role latchkey.Role) *latchkeytest.Client {
+func keyMember(t *testing.T, env *latchkeytest.Env, orgID, email string, role latchkey.Role) *latchkeytest.Client {
 	t.Helper()
 	ctx := context.Background()
-	hash, err := env.Service.Config.Password.Hash(testPassword)
+	hash, err := env.Service.Config.Password.Hash(keyPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +45,14 @@ func addMember(t *testing.T, env *latchkeytest.Env, orgID, email string, role la
 		t.Fatal(err)
 	}
 	c := env.Client(t)
-	if r := c.Call("auth.login", map[string]any{"email": email, "password": testPassword}); r.Status != http.StatusOK {
+	if r := c.Call("auth.login", map[string]any{"email": email, "password": keyPassword}); r.Status != http.StatusOK {
 		t.Fatalf("login %s: %d %s", email, r.Status, r.Body)
 	}
 	return c
 }
 
 // createKey creates a key through c and returns its secret and id.
-func createKey(t *testing.T, c *latchkeytest.Client, scopes ...string) (string, string) {
+func newKey(t *testing.T, c *latchkeytest.Client, scopes ...string) (string, string) {
 	t.Helper()
 	r := c.Call("org.api_keys.create", map[string]any{"name": "test key", "scopes": scopes})
 	if r.Status != http.StatusOK {
@@ -68,7 +68,7 @@ func withKey(t *testing.T, env *latchkeytest.Env, key string) *latchkeytest.Clie
 	return c
 }
 
-func wantError(t *testing.T, what string, r *latchkeytest.Response, status int, code string) {
+func wantKeyError(t *testing.T, what string, r *latchkeytest.Response, status int, code string) {
 	t.Helper()
 	if r.Status != status || r.Code() != code {
 		t.Fatalf("%s: got %d %s, want %d %s", what, r.Status, r.Body, status, code)
@@ -78,7 +78,7 @@ func wantError(t *testing.T, what string, r *latchkeytest.Response, status int, 
 func TestAPIKeyLifecycle(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		c, orgID := owner(t, env, "ada@example.com")
+		c, orgID := keyOwner(t, env, "ada@example.com")
 
 		r := c.Call("org.api_keys.create", map[string]any{"name": "deploy", "scopes": []string{"api:write", "api:read", "api:read"}})
 		if r.Status != http.StatusOK {
@@ -116,16 +116,16 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		if r := c.Call("org.api_keys.revoke", map[string]any{"id": meta["id"]}); r.Status != http.StatusOK {
 			t.Fatalf("revoke: %d %s", r.Status, r.Body)
 		}
-		wantError(t, "auth.me with a revoked key", withKey(t, env, key).Get("auth.me"), 401, "invalid_token")
-		wantError(t, "revoke twice", c.Call("org.api_keys.revoke", map[string]any{"id": meta["id"]}), 404, "not_found")
-		wantError(t, "an unknown key", withKey(t, env, "sk_live_"+strings.Repeat("A", 43)).Get("auth.me"), 401, "invalid_token")
+		wantKeyError(t, "auth.me with a revoked key", withKey(t, env, key).Get("auth.me"), 401, "invalid_token")
+		wantKeyError(t, "revoke twice", c.Call("org.api_keys.revoke", map[string]any{"id": meta["id"]}), 404, "not_found")
+		wantKeyError(t, "an unknown key", withKey(t, env, "sk_live_"+strings.Repeat("A", 43)).Get("auth.me"), 401, "invalid_token")
 	})
 }
 
 func TestAPIKeyLastUsedIsWrittenAtMostOncePerMinute(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
-	c, _ := owner(t, env, "ada@example.com")
-	key, _ := createKey(t, c, "api:read")
+	c, _ := keyOwner(t, env, "ada@example.com")
+	key, _ := newKey(t, c, "api:read")
 	lastUsed := func() string {
 		t.Helper()
 		withKey(t, env, key).Get("auth.me")
@@ -147,18 +147,18 @@ func TestAPIKeyLastUsedIsWrittenAtMostOncePerMinute(t *testing.T) {
 func TestAPIKeyScopes(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		c, orgID := owner(t, env, "ada@example.com")
-		readKey, _ := createKey(t, c, "api:read", "api:write")
-		adminKey, adminKeyID := createKey(t, c, "org:admin")
+		c, orgID := keyOwner(t, env, "ada@example.com")
+		readKey, _ := newKey(t, c, "api:read", "api:write")
+		adminKey, adminKeyID := newKey(t, c, "org:admin")
 		read, admin := withKey(t, env, readKey), withKey(t, env, adminKey)
 
-		wantError(t, "list without org:admin", read.Get("org.api_keys.list"), 403, "insufficient_scope")
-		wantError(t, "create without org:admin", read.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"api:read"}}), 403, "insufficient_scope")
-		wantError(t, "publishable create without org:admin", read.Call("org.publishable_keys.create", nil), 403, "insufficient_scope")
-		wantError(t, "a key on a session operation", read.Call("auth.sessions.list", nil), 403, "wrong_credential_kind")
-		wantError(t, "a key on auth.cli.authorize", admin.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"}), 403, "wrong_credential_kind")
-		wantError(t, "a session on a key operation", c.Call("auth.dashboard_token.create", map[string]any{}), 403, "wrong_credential_kind")
-		wantError(t, "no credential", env.Client(t).Call("org.api_keys.list", nil), 401, "unauthenticated")
+		wantKeyError(t, "list without org:admin", read.Get("org.api_keys.list"), 403, "insufficient_scope")
+		wantKeyError(t, "create without org:admin", read.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"api:read"}}), 403, "insufficient_scope")
+		wantKeyError(t, "publishable create without org:admin", read.Call("org.publishable_keys.create", nil), 403, "insufficient_scope")
+		wantKeyError(t, "a key on a session operation", read.Call("auth.sessions.list", nil), 403, "wrong_credential_kind")
+		wantKeyError(t, "a key on auth.cli.authorize", admin.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"}), 403, "wrong_credential_kind")
+		wantKeyError(t, "a session on a key operation", c.Call("auth.dashboard_token.create", map[string]any{}), 403, "wrong_credential_kind")
+		wantKeyError(t, "no credential", env.Client(t).Call("org.api_keys.list", nil), 401, "unauthenticated")
 
 		if r := admin.Get("org.api_keys.list"); r.Status != http.StatusOK {
 			t.Fatalf("list with org:admin: %d %s", r.Status, r.Body)
@@ -168,47 +168,47 @@ func TestAPIKeyScopes(t *testing.T) {
 			t.Fatalf("a key with org:admin creating a key: %d %s", r.Status, r.Body)
 		}
 
-		wantError(t, "an unknown scope", c.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"root"}}), 400, "invalid_request")
-		wantError(t, "no scopes", c.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{}}), 400, "invalid_request")
-		wantError(t, "no name", c.Call("org.api_keys.create", map[string]any{"scopes": []string{"api:read"}}), 400, "invalid_request")
+		wantKeyError(t, "an unknown scope", c.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"root"}}), 400, "invalid_request")
+		wantKeyError(t, "no scopes", c.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{}}), 400, "invalid_request")
+		wantKeyError(t, "no name", c.Call("org.api_keys.create", map[string]any{"scopes": []string{"api:read"}}), 400, "invalid_request")
 
 		// A plain member may not administer keys, by any route.
-		member := addMember(t, env, orgID, "bob@example.com", latchkey.RoleMember)
-		wantError(t, "member creates a key", member.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"api:read"}}), 403, "forbidden")
-		wantError(t, "member lists keys", member.Get("org.api_keys.list"), 403, "forbidden")
-		wantError(t, "member revokes a key", member.Call("org.api_keys.revoke", map[string]any{"id": adminKeyID}), 403, "forbidden")
-		wantError(t, "member lists publishable keys", member.Get("org.publishable_keys.list"), 403, "forbidden")
+		member := keyMember(t, env, orgID, "bob@example.com", latchkey.RoleMember)
+		wantKeyError(t, "member creates a key", member.Call("org.api_keys.create", map[string]any{"name": "x", "scopes": []string{"api:read"}}), 403, "forbidden")
+		wantKeyError(t, "member lists keys", member.Get("org.api_keys.list"), 403, "forbidden")
+		wantKeyError(t, "member revokes a key", member.Call("org.api_keys.revoke", map[string]any{"id": adminKeyID}), 403, "forbidden")
+		wantKeyError(t, "member lists publishable keys", member.Get("org.publishable_keys.list"), 403, "forbidden")
 
 		// A member's CLI key gets the default scopes, never org:admin.
 		cb := map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s", "scopes": []string{"api:read", "org:admin"}}
-		wantError(t, "member asks for org:admin", member.Call("auth.cli.authorize", cb), 403, "insufficient_scope")
+		wantKeyError(t, "member asks for org:admin", member.Call("auth.cli.authorize", cb), 403, "insufficient_scope")
 		if r := member.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"}); r.Status != http.StatusOK {
 			t.Fatalf("member's default CLI key: %d %s", r.Status, r.Body)
 		}
 
 		// A key may always revoke itself (latchkey logout), but not others.
-		wantError(t, "a read key revokes another", read.Call("org.api_keys.revoke", map[string]any{"id": adminKeyID}), 403, "insufficient_scope")
+		wantKeyError(t, "a read key revokes another", read.Call("org.api_keys.revoke", map[string]any{"id": adminKeyID}), 403, "insufficient_scope")
 		readID := withKey(t, env, readKey).Get("auth.me").Str("api_key_id")
 		if r := read.Call("org.api_keys.revoke", map[string]any{"id": readID}); r.Status != http.StatusOK {
 			t.Fatalf("a key revokes itself: %d %s", r.Status, r.Body)
 		}
-		wantError(t, "the self-revoked key", read.Get("auth.me"), 401, "invalid_token")
+		wantKeyError(t, "the self-revoked key", read.Get("auth.me"), 401, "invalid_token")
 	})
 }
 
 func TestAPIKeyScopesFollowTheCreatorsRole(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		_, orgID := owner(t, env, "ada@example.com")
-		admin := addMember(t, env, orgID, "eve@example.com", latchkey.RoleAdmin)
-		key, _ := createKey(t, admin, "api:read", "org:admin")
+		_, orgID := keyOwner(t, env, "ada@example.com")
+		admin := keyMember(t, env, orgID, "eve@example.com", latchkey.RoleAdmin)
+		key, _ := newKey(t, admin, "api:read", "org:admin")
 		k := withKey(t, env, key)
 		if r := k.Get("org.api_keys.list"); r.Status != http.StatusOK {
 			t.Fatalf("admin's key: %d %s", r.Status, r.Body)
 		}
 		// The admin leaves for good; the org keeps the key, but org:admin
 		// lapses with the role that allowed it.
-		if r := admin.Call("auth.account.delete", map[string]any{"password": testPassword}); r.Status != http.StatusOK {
+		if r := admin.Call("auth.account.delete", map[string]any{"password": keyPassword}); r.Status != http.StatusOK {
 			t.Fatalf("account delete: %d %s", r.Status, r.Body)
 		}
 		me := k.Get("auth.me")
@@ -216,20 +216,20 @@ func TestAPIKeyScopesFollowTheCreatorsRole(t *testing.T) {
 		if me.Status != http.StatusOK || slices.Contains(scopes, any("org:admin")) || !slices.Contains(scopes, any("api:read")) {
 			t.Fatalf("auth.me after the creator left: %d %s", me.Status, me.Body)
 		}
-		wantError(t, "list after the creator left", k.Get("org.api_keys.list"), 403, "insufficient_scope")
+		wantKeyError(t, "list after the creator left", k.Get("org.api_keys.list"), 403, "insufficient_scope")
 	})
 }
 
 func TestPublishableKeys(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		c, _ := owner(t, env, "ada@example.com")
+		c, _ := keyOwner(t, env, "ada@example.com")
 		r := c.Call("org.publishable_keys.create", map[string]any{})
 		pk := r.Obj("publishable_key")
 		if r.Status != http.StatusOK || !strings.HasPrefix(pk["key"].(string), "pk_live_") || !strings.HasPrefix(pk["id"].(string), "pk_") {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
-		wantError(t, "a publishable key as a credential", withKey(t, env, pk["key"].(string)).Get("auth.me"), 401, "invalid_token")
+		wantKeyError(t, "a publishable key as a credential", withKey(t, env, pk["key"].(string)).Get("auth.me"), 401, "invalid_token")
 		list := c.Get("org.publishable_keys.list")
 		if keys, _ := list.JSON["publishable_keys"].([]any); len(keys) != 1 || keys[0].(map[string]any)["key"] != pk["key"] {
 			t.Fatalf("list: %s", list.Body)
@@ -240,18 +240,18 @@ func TestPublishableKeys(t *testing.T) {
 		if keys, _ := c.Get("org.publishable_keys.list").JSON["publishable_keys"].([]any); len(keys) != 0 {
 			t.Fatalf("list after revoke: %v", keys)
 		}
-		wantError(t, "revoke twice", c.Call("org.publishable_keys.revoke", map[string]any{"id": pk["id"]}), 404, "not_found")
+		wantKeyError(t, "revoke twice", c.Call("org.publishable_keys.revoke", map[string]any{"id": pk["id"]}), 404, "not_found")
 	})
 }
 
 func TestKeysOfAnotherOrgAreOutOfReach(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
-	ada, _ := owner(t, env, "ada@example.com")
-	bob, _ := owner(t, env, "bob@example.com")
-	_, adaKeyID := createKey(t, ada, "api:read")
-	wantError(t, "revoke another org's key", bob.Call("org.api_keys.revoke", map[string]any{"id": adaKeyID}), 404, "not_found")
-	bobAdmin, _ := createKey(t, bob, "org:admin")
-	wantError(t, "revoke another org's key with a key", withKey(t, env, bobAdmin).Call("org.api_keys.revoke", map[string]any{"id": adaKeyID}), 404, "not_found")
+	ada, _ := keyOwner(t, env, "ada@example.com")
+	bob, _ := keyOwner(t, env, "bob@example.com")
+	_, adaKeyID := newKey(t, ada, "api:read")
+	wantKeyError(t, "revoke another org's key", bob.Call("org.api_keys.revoke", map[string]any{"id": adaKeyID}), 404, "not_found")
+	bobAdmin, _ := newKey(t, bob, "org:admin")
+	wantKeyError(t, "revoke another org's key with a key", withKey(t, env, bobAdmin).Call("org.api_keys.revoke", map[string]any{"id": adaKeyID}), 404, "not_found")
 	if keys, _ := withKey(t, env, bobAdmin).Get("org.api_keys.list").JSON["api_keys"].([]any); len(keys) != 1 {
 		t.Fatalf("bob's admin key sees %d keys, want only its own org's 1", len(keys))
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestCLIAuthorizeRejectsHostileCallbacks(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
-	c, _ := owner(t, env, "ada@example.com")
+	c, _ := keyOwner(t, env, "ada@example.com")
 	for _, cb := range []string{
 		"",
 		"https://127.0.0.1:8000/cb",
@@ -74,7 +74,7 @@ func TestCLIAuthorizeRejectsHostileCallbacks(t *testing.T) {
 func TestCLIAuthorize(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		c, orgID := owner(t, env, "ada@example.com")
+		c, orgID := keyOwner(t, env, "ada@example.com")
 		for _, cb := range []string{"http://127.0.0.1:8123/callback", "http://localhost:1/", "http://127.0.0.1:65535/cb?keep=me&state=old"} {
 			r := c.Call("auth.cli.authorize", map[string]any{"callback_url": cb, "state": "s t&ate", "key_name": "laptop"})
 			if r.Status != http.StatusOK {
@@ -101,9 +101,9 @@ func TestCLIAuthorize(t *testing.T) {
 			}
 		}
 
-		wantError(t, "no state", c.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb"}), 400, "invalid_request")
-		wantError(t, "unknown scope", c.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s", "scopes": []string{"everything"}}), 400, "invalid_request")
-		wantError(t, "anonymous", env.Client(t).Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"}), 401, "unauthenticated")
+		wantKeyError(t, "no state", c.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb"}), 400, "invalid_request")
+		wantKeyError(t, "unknown scope", c.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s", "scopes": []string{"everything"}}), 400, "invalid_request")
+		wantKeyError(t, "anonymous", env.Client(t).Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"}), 401, "unauthenticated")
 		r := c.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s", "scopes": []string{"org:admin"}})
 		if r.Status != http.StatusOK {
 			t.Fatalf("an owner asks for org:admin: %d %s", r.Status, r.Body)
@@ -127,9 +127,9 @@ func TestCLIAuthorize(t *testing.T) {
 func TestDashboardToken(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
-		c, orgID := owner(t, env, "ada@example.com")
+		c, orgID := keyOwner(t, env, "ada@example.com")
 		ownerID := c.Get("auth.me").Obj("user")["id"]
-		key, _ := createKey(t, c, "api:read")
+		key, _ := newKey(t, c, "api:read")
 		k := withKey(t, env, key)
 
 		r := k.Call("auth.dashboard_token.create", map[string]any{})
@@ -186,8 +186,8 @@ func TestDashboardToken(t *testing.T) {
 
 func TestDashboardTokenRedirectTo(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
-	c, _ := owner(t, env, "ada@example.com")
-	key, _ := createKey(t, c, "api:read")
+	c, _ := keyOwner(t, env, "ada@example.com")
+	key, _ := newKey(t, c, "api:read")
 	k := withKey(t, env, key)
 	for _, tc := range []struct{ redirectTo, want string }{
 		{"/settings/keys?tab=1", env.URL + "/settings/keys?tab=1"},
@@ -212,12 +212,12 @@ func TestDashboardTokenRedirectTo(t *testing.T) {
 
 func TestDashboardTokenNeedsAKeyThatMayActAsTheFirstMember(t *testing.T) {
 	env := latchkeytest.New(t, latchkeytest.Options{})
-	_, orgID := owner(t, env, "ada@example.com")
-	member := addMember(t, env, orgID, "bob@example.com", latchkey.RoleMember)
+	_, orgID := keyOwner(t, env, "ada@example.com")
+	member := keyMember(t, env, orgID, "bob@example.com", latchkey.RoleMember)
 	r := member.Call("auth.cli.authorize", map[string]any{"callback_url": "http://127.0.0.1:9/cb", "state": "s"})
 	u, _ := url.Parse(r.Str("redirect_url"))
 	memberKey := withKey(t, env, u.Query().Get("key"))
-	wantError(t, "a member's key", memberKey.Call("auth.dashboard_token.create", map[string]any{}), 403, "insufficient_scope")
+	wantKeyError(t, "a member's key", memberKey.Call("auth.dashboard_token.create", map[string]any{}), 403, "insufficient_scope")
 }
 
 func TestCLIAuthorizePage(t *testing.T) {

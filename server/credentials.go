@@ -52,6 +52,11 @@ func (s *Server) authenticate(c *call, op operation) error {
 	}
 	ac, err := s.svc.Authenticate(c.ctx, token)
 	if err != nil {
+		// A stale cookie must not stop an operation that also works
+		// anonymously (passkey sign-up, accepting an invitation).
+		if fromCookie && op.Auth == authOptional && latchkey.ErrorCode(err) == latchkey.CodeInvalidToken {
+			return nil
+		}
 		return err
 	}
 	ac.Meta = c.meta

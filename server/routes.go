@@ -13,6 +13,7 @@ func (s *Server) operations() []operation {
 		s.authOps(),
 		s.sessionOps(),
 		s.apiKeyOps(),
+		s.passkeyOps(),
 	)
 }
 

@@ -27,8 +27,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dcfg := c.domainConfig()
 	cors := c.list("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
+	passkeys, warning := c.relyingParty(dcfg.PublicURL, dcfg.DashboardURL)
 	if c.err != nil {
 		return c.err
+	}
+	if warning != "" {
+		logger.Warn(warning)
 	}
 
 	db, err := sqlstore.Open(ctx, dbURL)
@@ -36,7 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger}
+	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Passkeys: passkeys}
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
