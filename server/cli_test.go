@@ -177,6 +177,14 @@ func TestDashboardToken(t *testing.T) {
 				t.Fatalf("exchange%s: %d %q", bad, r.Status, r.Header.Get("Location"))
 			}
 		}
+		live := k.Call("auth.dashboard_token.create", map[string]any{})
+		head := env.Client(t).Do(http.MethodHead, strings.TrimPrefix(live.Str("url"), env.URL), nil, nil)
+		if head.Status != http.StatusMethodNotAllowed {
+			t.Fatalf("HEAD exchange: %d", head.Status)
+		}
+		if r := env.Client(t).Do(http.MethodGet, strings.TrimPrefix(live.Str("url"), env.URL), nil, nil); r.Header.Get("Location") != env.URL+"/" {
+			t.Fatalf("the token after a HEAD went to %q", r.Header.Get("Location"))
+		}
 		post := env.Client(t).Call("auth.dashboard_token.exchange", map[string]any{})
 		if post.Status != http.StatusMethodNotAllowed || post.Header.Get("Allow") != "GET" {
 			t.Fatalf("POST exchange: %d Allow %q", post.Status, post.Header.Get("Allow"))

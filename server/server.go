@@ -209,7 +209,8 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		allow = "GET, POST"
 	}
 	if op.browser != nil {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Not even HEAD: a link checker's HEAD must not spend a single-use token.
+		if r.Method != http.MethodGet {
 			w.Header().Set("Allow", "GET")
 			s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use GET for " + name + "."})
 			return
