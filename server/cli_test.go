@@ -259,3 +259,23 @@ func TestCLIAuthorizePage(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenAPIListsTheKeyOperations(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	paths, _ := env.Client(t).Get("openapi.json").JSON["paths"].(map[string]any)
+	for _, op := range []string{"org.api_keys.create", "org.api_keys.list", "org.api_keys.revoke",
+		"org.publishable_keys.create", "org.publishable_keys.list", "org.publishable_keys.revoke",
+		"auth.cli.authorize", "auth.dashboard_token.create"} {
+		item, _ := paths["/v1/"+op].(map[string]any)
+		if post, _ := item["post"].(map[string]any); post == nil || post["operationId"] != op {
+			t.Errorf("openapi.json lacks POST /v1/%s", op)
+		}
+	}
+	// The exchange is browser navigation: GET only, answered with a 302.
+	item, _ := paths["/v1/auth.dashboard_token.exchange"].(map[string]any)
+	get, _ := item["get"].(map[string]any)
+	responses, _ := get["responses"].(map[string]any)
+	if get == nil || item["post"] != nil || responses["302"] == nil {
+		t.Errorf("openapi.json /v1/auth.dashboard_token.exchange: %v", item)
+	}
+}
