@@ -91,7 +91,9 @@ type APIKeyStore interface {
 // AuthenticateAPIKey checks a secret API key: one indexed lookup by the
 // hash of the key. The key's effective scopes never exceed what its
 // creator's current role allows: org:admin lapses when the creator is no
-// longer an owner or admin of the org.
+// longer an owner or admin of the org. Its Role is the creator's current
+// role (member once the creator has left), so the rank checks of org
+// administration ("nobody grants a role above their own") hold for keys.
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*AuthContext, error) {
 	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) > 128 {
 		return nil, errBadToken
@@ -109,8 +111,12 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*AuthCont
 			s.Logger.WarnContext(ctx, "api key last_used_at not updated", "key", a.Key.ID, "err", err)
 		}
 	}
+	role := a.CreatorRole
+	if role == "" {
+		role = RoleMember // the creator left: the key keeps a member's reach
+	}
 	return &AuthContext{
-		Org: a.Org, Scopes: effectiveScopes(a.Key.Scopes, a.CreatorRole),
+		Org: a.Org, Role: role, Scopes: effectiveScopes(a.Key.Scopes, a.CreatorRole),
 		Credential: CredentialAPIKey, APIKeyID: a.Key.ID,
 	}, nil
 }
@@ -304,14 +310,6 @@ func (s *Service) RevokePublishableKey(ctx context.Context, ac *AuthContext, id 
 	}
 	s.audit(ctx, AuditEvent{ActorID: actorOf(ac), OrgID: ac.Org.ID, Action: "publishable_key.revoked", Target: id, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
 	return nil
-}
-
-// actorOf names the caller in audit events: the user, or the API key.
-func actorOf(ac *AuthContext) string {
-	if ac.User != nil {
-		return ac.User.ID
-	}
-	return ac.APIKeyID
 }
 
 // auditData encodes an audit event's data; it cannot fail for the plain

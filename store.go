@@ -75,5 +75,9 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	SSOStore
+	OAuthStore
+	InvitationStore
+	MemberStore
 	PasskeyStore
 }

@@ -45,7 +45,7 @@ func TestClientAgainstARealServer(t *testing.T) {
 		}
 		key := anon.WithToken(k.Secret)
 		me, err := key.Me(ctx)
-		if err != nil || me.Credential != "api_key" || me.User != nil || me.Role != nil || *me.APIKeyID != k.APIKey.ID {
+		if err != nil || me.Credential != "api_key" || me.User != nil || me.Role == nil || *me.Role != "owner" || *me.APIKeyID != k.APIKey.ID {
 			t.Fatalf("Me with the key: %v %+v", err, me)
 		}
 		if keys, err := key.ListAPIKeys(ctx); err != nil || len(keys) != 1 || keys[0].ID != k.APIKey.ID {

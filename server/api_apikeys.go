@@ -53,10 +53,6 @@ type apiKeysJSON struct {
 	APIKeys []apiKeyJSON `json:"api_keys"`
 }
 
-type idRequest struct {
-	ID string `json:"id"`
-}
-
 type publishableKeyResponse struct {
 	PublishableKey publishableKeyJSON `json:"publishable_key"`
 }

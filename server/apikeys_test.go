@@ -99,7 +99,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		if me.Status != http.StatusOK {
 			t.Fatalf("auth.me with key: %d %s", me.Status, me.Body)
 		}
-		if me.JSON["user"] != nil || me.JSON["role"] != nil || me.JSON["session_id"] != nil ||
+		if me.JSON["user"] != nil || me.Str("role") != "owner" || me.JSON["session_id"] != nil ||
 			me.Str("credential") != "api_key" || me.Str("api_key_id") != meta["id"] || me.Obj("org")["id"] != orgID {
 			t.Fatalf("auth.me with key: %s", me.Body)
 		}
@@ -196,6 +196,42 @@ func TestAPIKeyScopes(t *testing.T) {
 	})
 }
 
+func TestAPIKeysAdministerWithinTheCreatorsRole(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		ownerC, orgID := keyOwner(t, env, "ada@example.com")
+		ownerKey, _ := newKey(t, ownerC, "org:admin")
+		r := withKey(t, env, ownerKey).Call("org.invitations.create", map[string]any{"email": "new@example.com", "role": "admin"})
+		if r.Status != http.StatusOK {
+			t.Fatalf("an owner's org:admin key invites an admin: %d %s", r.Status, r.Body)
+		}
+
+		admin := keyMember(t, env, orgID, "eve@example.com", latchkey.RoleAdmin)
+		member := keyMember(t, env, orgID, "bob@example.com", latchkey.RoleMember)
+		memberID := member.Get("auth.me").Obj("user")["id"]
+		adminKey, _ := newKey(t, admin, "org:admin")
+		k := withKey(t, env, adminKey)
+		if me := k.Get("auth.me"); me.Str("role") != "admin" {
+			t.Fatalf("auth.me of an admin's key: %s", me.Body)
+		}
+		wantKeyError(t, "an admin's key grants owner", k.Call("org.members.update_role", map[string]any{"user_id": memberID, "role": "owner"}), 403, "forbidden")
+		if r := k.Call("org.members.update_role", map[string]any{"user_id": memberID, "role": "admin"}); r.Status != http.StatusOK {
+			t.Fatalf("an admin's key promotes a member to admin: %d %s", r.Status, r.Body)
+		}
+
+		// The owner demotes the admin: the admin's key loses org:admin at once.
+		adminID := admin.Get("auth.me").Obj("user")["id"]
+		if r := ownerC.Call("org.members.update_role", map[string]any{"user_id": adminID, "role": "member"}); r.Status != http.StatusOK {
+			t.Fatalf("demote: %d %s", r.Status, r.Body)
+		}
+		me := k.Get("auth.me")
+		if scopes, _ := me.JSON["scopes"].([]any); me.Str("role") != "member" || len(scopes) != 0 {
+			t.Fatalf("auth.me of a demoted admin's key: %s", me.Body)
+		}
+		wantKeyError(t, "a demoted admin's key lists keys", k.Get("org.api_keys.list"), 403, "insufficient_scope")
+	})
+}
+
 func TestAPIKeyScopesFollowTheCreatorsRole(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
 		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
@@ -213,7 +249,7 @@ func TestAPIKeyScopesFollowTheCreatorsRole(t *testing.T) {
 		}
 		me := k.Get("auth.me")
 		scopes, _ := me.JSON["scopes"].([]any)
-		if me.Status != http.StatusOK || slices.Contains(scopes, any("org:admin")) || !slices.Contains(scopes, any("api:read")) {
+		if me.Status != http.StatusOK || me.Str("role") != "member" || slices.Contains(scopes, any("org:admin")) || !slices.Contains(scopes, any("api:read")) {
 			t.Fatalf("auth.me after the creator left: %d %s", me.Status, me.Body)
 		}
 		wantKeyError(t, "list after the creator left", k.Get("org.api_keys.list"), 403, "insufficient_scope")

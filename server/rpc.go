@@ -172,7 +172,9 @@ var statuses = map[string]int{
 	latchkey.CodeEmailAlreadyVerified: http.StatusConflict,
 	latchkey.CodeLastAuthMethod:       http.StatusConflict,
 	latchkey.CodeLastOwner:            http.StatusConflict,
+	latchkey.CodeAlreadyMember:        http.StatusConflict,
 	latchkey.CodeDomainTaken:          http.StatusConflict,
+	latchkey.CodeAlreadyLinked:        http.StatusConflict,
 	latchkey.CodeRateLimited:          http.StatusTooManyRequests,
 	codeMethodNotAllowed:              http.StatusMethodNotAllowed,
 	codeTooLarge:                      http.StatusRequestEntityTooLarge,
@@ -206,6 +208,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err)
 		e = latchkey.Errorf(latchkey.CodeInternal, "Something went wrong on our side. Try again.")
 	}
+	status := statuses[e.Code]
+	var se statusError
+	if errors.As(err, &se) {
+		status = se.status
+	}
 	d := errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(r), Providers: e.Providers}
 	if e.Code == latchkey.CodeInvalidRequest || e.Field != "" {
 		f := e.Field
@@ -217,7 +224,28 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
 	}
-	writeJSON(w, statuses[e.Code], errorBody{d})
+	writeJSON(w, status, errorBody{d})
+}
+
+// statusError gives one operation's error another status than the table's.
+// The contract answers a bad one-time token with 400 invalid_token on the
+// operations that redeem one (auth.oauth.transfer.confirm, password reset,
+// invitations), while invalid_token on a credential is 401.
+type statusError struct {
+	err    error
+	status int
+}
+
+func (e statusError) Error() string { return e.err.Error() }
+func (e statusError) Unwrap() error { return e.err }
+
+// tokenError400 makes an invalid_token error of a token-redeeming
+// operation a 400; other errors pass through.
+func tokenError400(err error) error {
+	if latchkey.ErrorCode(err) == latchkey.CodeInvalidToken {
+		return statusError{err: err, status: http.StatusBadRequest}
+	}
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/oauth"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -31,6 +32,11 @@ type Config struct {
 	CORSOrigins []string
 	// PasswordEnabled and friends feed auth.providers.
 	PasskeyEnabled bool
+	// SSOHTTPClient makes the requests to SSO identity providers
+	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
+	SSOHTTPClient *http.Client
+	// OAuth holds the enabled identity providers; nil means none.
+	OAuth *oauth.Registry
 }
 
 // Server serves the API. Create it with New.
@@ -45,6 +51,7 @@ type Server struct {
 	secure  bool     // cookies get Secure
 	metrics *metrics
 	openapi []byte
+	sso     ssoState
 }
 
 // New builds the server and its routes.

@@ -49,6 +49,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	s.page(mux, "GET /signup", "signup", nil)
 	s.page(mux, "GET /account", "account", nil)
 	s.page(mux, "GET /cli/authorize", "cli_authorize", s.cliAuthorizeData)
+	s.emailPages(mux)
 }
 
 // page registers a page rendered from templates/<name>.html in the layout.

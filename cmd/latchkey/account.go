@@ -98,6 +98,9 @@ func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if me.APIKeyID != nil {
 		fmt.Fprintf(stdout, "API key:      %s\n", *me.APIKeyID)
 	}
+	if me.Role != nil {
+		fmt.Fprintf(stdout, "Role:         %s (its creator's)\n", *me.Role)
+	}
 	fmt.Fprintf(stdout, "Scopes:       %s\n", strings.Join(me.Scopes, " "))
 	return nil
 }

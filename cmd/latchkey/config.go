@@ -1,17 +1,22 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/password"
 )
 
@@ -47,6 +52,7 @@ var settings = []setting{
 	{"LATCHKEY_ARGON2_TIME", "2", "argon2id iterations"},
 	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},
 	{"LATCHKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LATCHKEY_SECRET_KEY", "", "32 bytes, base64 or hex: seals stored secrets (SSO client secrets); unset: they are stored unsealed"},
 }
 
 // config is the parsed configuration: raw strings by variable name, then
@@ -143,6 +149,21 @@ func (c *config) onOff(env string) bool {
 	return true
 }
 
+// secretKey decodes an optional 32-byte key given in base64 or hex.
+func (c *config) secretKey(env string) []byte {
+	v := strings.TrimSpace(c.raw[env])
+	if v == "" {
+		return nil
+	}
+	for _, dec := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
+		if b, err := dec(v); err == nil && len(b) == 32 {
+			return b
+		}
+	}
+	c.fail(env, "must be 32 bytes in base64 or hex (e.g. openssl rand -base64 32)")
+	return nil
+}
+
 // addr checks a host:port listen address.
 func (c *config) addr(env string) string {
 	if _, _, err := net.SplitHostPort(c.raw[env]); err != nil {
@@ -180,5 +201,27 @@ func (c *config) domainConfig() latchkey.Config {
 		Time:    uint32(c.uint("LATCHKEY_ARGON2_TIME", 100)),
 		Threads: uint8(c.uint("LATCHKEY_ARGON2_THREADS", 255)),
 	}}
+	cfg.SecretKey = c.secretKey("LATCHKEY_SECRET_KEY")
 	return cfg
+}
+
+// mailSender builds the mail sender: SMTP from LATCHKEY_SMTP_URL, or, when
+// it is unset, the log (development: codes and links appear in the log).
+func (c *config) mailSender(logger *slog.Logger) mail.Sender {
+	from := c.str("LATCHKEY_EMAIL_FROM")
+	if _, err := netmail.ParseAddress(from); err != nil {
+		c.fail("LATCHKEY_EMAIL_FROM", "%q is not an email address such as Latchkey <no-reply@example.com>", from)
+		return nil
+	}
+	raw := c.str("LATCHKEY_SMTP_URL")
+	if raw == "" {
+		return mail.Log{Logger: logger}
+	}
+	s, err := mail.NewSMTP(raw, from, mail.SMTPOptions{})
+	if err != nil {
+		// The error never quotes the URL, which may hold a password.
+		c.fail("LATCHKEY_SMTP_URL", "%v", err)
+		return nil
+	}
+	return s
 }

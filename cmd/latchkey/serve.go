@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/analytics"
+	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
 )
@@ -27,6 +29,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dcfg := c.domainConfig()
 	cors := c.list("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
+	sender := c.mailSender(logger)
+	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
 	passkeys, warning := c.relyingParty(dcfg.PublicURL, dcfg.DashboardURL)
 	if c.err != nil {
 		return c.err
@@ -34,18 +38,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if warning != "" {
 		logger.Warn(warning)
 	}
+	oauthCfgs, err := oauthConfigs(os.Environ(), dcfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	providers, err := oauthRegistry(oauthCfgs)
+	if err != nil {
+		return err
+	}
+	if _, isLog := sender.(mail.Log); isLog {
+		logger.Warn("LATCHKEY_SMTP_URL is not set: emails are written to this log, codes and links included (development only)")
+	}
+	mailer := mail.NewMailer(sender, mail.Config{Logger: logger, RequestID: latchkey.RequestID})
+	defer mailer.Close()
+	events := analytics.New(c.str("LATCHKEY_POSTHOG_API_KEY"), posthogHost, logger)
+	defer events.Close()
 
 	db, err := sqlstore.Open(ctx, dbURL)
 	if err != nil {
 		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Passkeys: passkeys}
+	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Passkeys: passkeys, Mailer: mailer, Analytics: events}
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
+		OAuth: providers,
 	})
 	if err != nil {
 		return err
@@ -67,6 +87,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Flows that finish after their response (password resets) queue
+	// mail; let them end before the deferred Close drains the mail queue.
+	if err := svc.Drain(shutdown); err != nil {
+		logger.Warn("background flows cut short at shutdown", "err", err)
 	}
 	return nil
 }
