@@ -279,3 +279,27 @@ func TestOpenAPIListsTheKeyOperations(t *testing.T) {
 		t.Errorf("openapi.json /v1/auth.dashboard_token.exchange: %v", item)
 	}
 }
+
+func TestDashboardTokenTTLIsConfigurable(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Configure: func(c *latchkey.Config) { c.DashboardTokenTTL = 5 * time.Second }})
+	c, _ := keyOwner(t, env, "ada@example.com")
+	key, _ := newKey(t, c, "api:read")
+	k := withKey(t, env, key)
+	open := func(r *latchkeytest.Response) string {
+		t.Helper()
+		return env.Client(t).Do(http.MethodGet, strings.TrimPrefix(r.Str("url"), env.URL), nil, nil).Header.Get("Location")
+	}
+	fresh := k.Call("auth.dashboard_token.create", map[string]any{})
+	stale := k.Call("auth.dashboard_token.create", map[string]any{})
+	if exp, _ := time.Parse(time.RFC3339, fresh.Str("expires_at")); exp.Sub(env.Service.Now()) > 5*time.Second {
+		t.Fatalf("expires_at %s is beyond the 5 s TTL", fresh.Str("expires_at"))
+	}
+	env.Clock.Advance(4 * time.Second)
+	if got := open(fresh); got != env.URL+"/" {
+		t.Fatalf("a token within its TTL went to %q", got)
+	}
+	env.Clock.Advance(2 * time.Second)
+	if got := open(stale); got != env.URL+"/login" {
+		t.Fatalf("a token past its TTL went to %q", got)
+	}
+}
