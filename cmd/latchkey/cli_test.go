@@ -309,6 +309,13 @@ func TestLoginTimesOut(t *testing.T) {
 	}
 }
 
+func TestLoginNeedsAReachableServer(t *testing.T) {
+	c := newCLI(t, "http://127.0.0.1:1")
+	if out, errOut, err := c.run("login", "--no-browser"); err == nil || !strings.Contains(errOut, "cannot reach") || strings.Contains(out, "/cli/authorize") {
+		t.Fatalf("login against no server: %v\n%s%s", err, out, errOut)
+	}
+}
+
 func TestClientCommandsNeedALogin(t *testing.T) {
 	c := newCLI(t, "http://127.0.0.1:1")
 	for _, cmd := range []string{"whoami", "dashboard"} {

@@ -100,6 +100,11 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*name = strings.TrimSpace("latchkey CLI on " + host)
 	}
 
+	// Fail now, not after the browser round trip, when the server is not there.
+	if err := newAPIClient(server).Call(ctx, "auth.providers", nil, nil); err != nil {
+		return fmt.Errorf("cannot reach the Latchkey server at %s: %w", server, err)
+	}
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("opening a local port for the browser to come back to: %w", err)
