@@ -113,7 +113,12 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	results := make(chan callbackResult, 1)
 	hs := &http.Server{Handler: callbackHandler(state, results), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	defer hs.Close()
+	defer func() {
+		// Graceful, so the browser gets its "signed in" page in full.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+	}()
 
 	callback := "http://" + ln.Addr().String() + "/callback"
 	q := url.Values{"callback_url": {callback}, "state": {state}, "key_name": {*name}, "scopes": {strings.ReplaceAll(*scopes, ",", " ")}}
