@@ -16,6 +16,7 @@ func (s *Server) operations() []operation {
 		s.ssoOps(),
 		s.emailOps(),
 		s.orgMemberOps(),
+		s.apiKeyOps(),
 		s.passkeyOps(),
 	)
 }

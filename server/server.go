@@ -215,6 +215,16 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if op.Read {
 		allow = "GET, POST"
 	}
+	if op.browser != nil {
+		// Not even HEAD: a link checker's HEAD must not spend a single-use token.
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use GET for " + name + "."})
+			return
+		}
+		op.browser(w, r)
+		return
+	}
 	if r.Method != http.MethodPost && !(op.Read && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
 		w.Header().Set("Allow", allow)
 		s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use " + allow + " for " + name + "."})
