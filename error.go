@@ -73,6 +73,7 @@ const (
 	CodeInvitationMismatch   = "invitation_email_mismatch"
 	CodeLastOwner            = "last_owner"
 	CodeDomainTaken          = "domain_taken"
+	CodeAlreadyLinked        = "already_linked"
 )
 
 // Store errors. Stores translate their drivers' errors into these, by

@@ -33,6 +33,11 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	if err := s.rateLimit("reset-email:"+email, ruleResetEmail); err != nil {
 		return err
 	}
+	// An enforced SSO domain has no passwords to reset. The answer depends
+	// on the domain only (auth.sso.discover tells as much), not the account.
+	if err := s.requireNoSSO(ctx, email); err != nil {
+		return err
+	}
 	s.bg.run(ctx, func(ctx context.Context) {
 		if err := s.sendResetLink(ctx, email, m); err != nil {
 			s.Logger.ErrorContext(ctx, "password reset not sent", "err", err)

@@ -29,6 +29,9 @@ type Config struct {
 	// one-time codes are always on.
 	RateLimits bool
 	Password   password.Hasher
+	// SecretKey (32 bytes), when set, seals the secrets Latchkey must
+	// read back, such as SSO client secrets, with AES-256-GCM.
+	SecretKey []byte
 }
 
 // DefaultConfig returns the contract's defaults.

@@ -77,6 +77,8 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
 	APIKeyStore
+	SSOStore
+	OAuthStore
 	InvitationStore
 	MemberStore
 	PasskeyStore

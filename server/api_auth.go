@@ -144,10 +144,14 @@ type oauthProvider struct {
 
 // providers describes this deployment's sign-in methods.
 func (s *Server) providers() providersJSON {
-	return providersJSON{
+	out := providersJSON{
 		Password: enabledJSON{true},
 		Passkey:  enabledJSON{s.cfg.PasskeyEnabled || s.svc.Passkeys != nil},
 		OAuth:    []oauthProvider{},
-		SSO:      enabledJSON{false},
+		SSO:      enabledJSON{true},
 	}
+	for _, p := range s.cfg.OAuth.Providers() {
+		out.OAuth = append(out.OAuth, oauthProvider{ID: p.ID(), Name: p.Name(), Enabled: true})
+	}
+	return out
 }

@@ -194,7 +194,8 @@ func TestProviders(t *testing.T) {
 		c := env.Client(t)
 		for _, r := range []*latchkeytest.Response{c.Get("auth.providers"), c.Call("auth.providers", map[string]any{})} {
 			wantOK(t, "providers", r)
-			if r.Obj("password")["enabled"] != true || r.Obj("passkey")["enabled"] != false || r.Obj("sso")["enabled"] != false {
+			_, ssoFlag := r.Obj("sso")["enabled"].(bool)
+			if r.Obj("password")["enabled"] != true || r.Obj("passkey")["enabled"] != false || !ssoFlag || len(r.JSON) != 4 {
 				t.Errorf("providers: %s", r.Body)
 			}
 			if list, ok := r.JSON["oauth"].([]any); !ok || len(list) != 0 {

@@ -12,8 +12,11 @@ func (s *Server) operations() []operation {
 	return slices.Concat(
 		s.authOps(),
 		s.sessionOps(),
+		s.oauthOps(),
+		s.ssoOps(),
 		s.emailOps(),
 		s.orgMemberOps(),
+		s.apiKeyOps(),
 		s.passkeyOps(),
 	)
 }
@@ -50,6 +53,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 		w.Write(s.openapi)
 	})
 	s.uiRoutes(mux)
+	s.oauthRoutes(mux)
+	s.ssoRoutes(mux)
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)
 	})

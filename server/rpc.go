@@ -44,6 +44,9 @@ type operation struct {
 	reqType    reflect.Type
 	resType    reflect.Type
 	serve      func(c *call, body []byte) (any, error)
+	// browser, when set, serves a GET-only operation that a browser
+	// navigates to and that answers with redirects instead of JSON.
+	browser http.HandlerFunc
 }
 
 // call is one request being served.
@@ -71,6 +74,14 @@ func rpc[Req, Res any](name string, a auth, summary string, h func(c *call, req 
 			return h(c, req)
 		},
 	}
+}
+
+// browserOp declares a GET-only operation answered by h with redirects
+// (auth.dashboard_token.exchange): it lives under /v1/ like every
+// operation but is browser navigation, so it has no JSON body.
+func browserOp(name, summary string, h http.HandlerFunc) operation {
+	return operation{Name: name, Auth: authNone, Read: true, Summary: summary, browser: h,
+		reqType: reflect.TypeFor[empty](), resType: reflect.TypeFor[empty](), ignoreBody: true}
 }
 
 // read marks an operation as read-only: it answers GET too.
@@ -224,6 +235,7 @@ var statuses = map[string]int{
 	latchkey.CodeLastOwner:            http.StatusConflict,
 	latchkey.CodeAlreadyMember:        http.StatusConflict,
 	latchkey.CodeDomainTaken:          http.StatusConflict,
+	latchkey.CodeAlreadyLinked:        http.StatusConflict,
 	latchkey.CodeRateLimited:          http.StatusTooManyRequests,
 	codeMethodNotAllowed:              http.StatusMethodNotAllowed,
 	codeTooLarge:                      http.StatusRequestEntityTooLarge,

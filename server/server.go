@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/oauth"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -31,6 +32,11 @@ type Config struct {
 	CORSOrigins []string
 	// PasswordEnabled and friends feed auth.providers.
 	PasskeyEnabled bool
+	// SSOHTTPClient makes the requests to SSO identity providers
+	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
+	SSOHTTPClient *http.Client
+	// OAuth holds the enabled identity providers; nil means none.
+	OAuth *oauth.Registry
 }
 
 // Server serves the API. Create it with New.
@@ -45,6 +51,7 @@ type Server struct {
 	secure  bool     // cookies get Secure
 	metrics *metrics
 	openapi []byte
+	sso     ssoState
 }
 
 // New builds the server and its routes.
@@ -207,6 +214,16 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	allow := "POST"
 	if op.Read {
 		allow = "GET, POST"
+	}
+	if op.browser != nil {
+		// Not even HEAD: a link checker's HEAD must not spend a single-use token.
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use GET for " + name + "."})
+			return
+		}
+		op.browser(w, r)
+		return
 	}
 	if r.Method != http.MethodPost && !(op.Read && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
 		w.Header().Set("Allow", allow)

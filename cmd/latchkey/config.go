@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +52,7 @@ var settings = []setting{
 	{"LATCHKEY_ARGON2_TIME", "2", "argon2id iterations"},
 	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},
 	{"LATCHKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LATCHKEY_SECRET_KEY", "", "32 bytes, base64 or hex: seals stored secrets (SSO client secrets); unset: they are stored unsealed"},
 }
 
 // config is the parsed configuration: raw strings by variable name, then
@@ -160,6 +163,21 @@ func (c *config) onOff(env string) bool {
 	return true
 }
 
+// secretKey decodes an optional 32-byte key given in base64 or hex.
+func (c *config) secretKey(env string) []byte {
+	v := strings.TrimSpace(c.raw[env])
+	if v == "" {
+		return nil
+	}
+	for _, dec := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
+		if b, err := dec(v); err == nil && len(b) == 32 {
+			return b
+		}
+	}
+	c.fail(env, "must be 32 bytes in base64 or hex (e.g. openssl rand -base64 32)")
+	return nil
+}
+
 // addr checks a host:port listen address.
 func (c *config) addr(env string) string {
 	if _, _, err := net.SplitHostPort(c.raw[env]); err != nil {
@@ -202,6 +220,7 @@ func (c *config) domainConfig() latchkey.Config {
 	if p := cfg.Password.Params; p.Threads > 0 && p.Memory > 0 && p.Memory < 8*uint32(p.Threads) {
 		c.fail("LATCHKEY_ARGON2_MEMORY", "%d KiB is less than 8 KiB per thread (%d threads)", p.Memory, p.Threads)
 	}
+	cfg.SecretKey = c.secretKey("LATCHKEY_SECRET_KEY")
 	return cfg
 }
 

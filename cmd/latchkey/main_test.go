@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,28 +18,6 @@ import (
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/sqlstore"
 )
-
-// binPath is the latchkey binary, built once for the package's tests.
-var binPath string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "latchkey-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "latchkey")
-	build := exec.Command("go", "build", "-o", binPath, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building latchkey:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 // cleanEnv is the test's environment without any LATCHKEY_ variable, plus extra.
 func cleanEnv(extra ...string) []string {
@@ -60,7 +37,7 @@ var cheap = []string{"LATCHKEY_ARGON2_MEMORY=64", "LATCHKEY_ARGON2_TIME=1"}
 // prints where it listens; the process is stopped when the test ends.
 func serve(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
+	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
 	cmd.Dir, cmd.Env = dir, env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -207,7 +184,7 @@ func run(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Dir, cmd.Env = t.TempDir(), env
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -282,7 +259,7 @@ func TestMigrate(t *testing.T) {
 	last := names[len(names)-1]
 	dir := t.TempDir()
 	for i := range 2 {
-		cmd := exec.Command(binPath, "migrate", "--database-url", "sqlite://./data/lk.db")
+		cmd := exec.Command(binary(t), "migrate", "--database-url", "sqlite://./data/lk.db")
 		cmd.Dir, cmd.Env = dir, cleanEnv()
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "is at migration "+last) {

@@ -38,6 +38,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if warning != "" {
 		logger.Warn(warning)
 	}
+	oauthCfgs, err := oauthConfigs(os.Environ(), dcfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	providers, err := oauthRegistry(oauthCfgs)
+	if err != nil {
+		return err
+	}
 	if _, isLog := sender.(mail.Log); isLog {
 		logger.Warn("LATCHKEY_SMTP_URL is not set: emails are written to this log, codes and links included (development only)")
 	}
@@ -57,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
+		OAuth: providers,
 	})
 	if err != nil {
 		return err

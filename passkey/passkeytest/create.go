@@ -2,6 +2,9 @@ package passkeytest
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +13,27 @@ import (
 	"github.com/descope/virtualwebauthn"
 	"github.com/fxamacker/cbor/v2"
 )
+
+// fullWidthP256Key returns a PKCS#8 P-256 key whose public coordinates
+// both take 32 bytes. virtualwebauthn encodes them with big.Int.Bytes,
+// which drops leading zero bytes, so about one key in 128 would otherwise
+// yield a COSE key that verifiers rightly reject.
+func fullWidthP256Key() []byte {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) != 32 || len(k.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			panic(err)
+		}
+		return der
+	}
+}
 
 // registrationJSON is RegistrationResponseJSON, what toJSON() returns for a
 // credential from navigator.credentials.create().
@@ -62,7 +86,7 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 		}
 	}
 	c := &credential{
-		vc:             virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		vc:             virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, fullWidthP256Key()),
 		rpID:           parsed.RelyingPartyID,
 		userHandle:     []byte(parsed.UserID),
 		backupEligible: a.backupEligible,

@@ -158,6 +158,26 @@ async function listSessions() {
   }
 }
 
+// Provider sign-ins that fail come back as /login?error=<code>.
+const oauthErrors = {
+  account_exists: "An account with this email already exists. Sign in to it, then connect the provider from your account page.",
+  invalid_state: "That sign-in attempt expired or was started in another browser. Try again.",
+  invalid_link: "That request to connect an account expired. Start again from your account page.",
+  email_required: "The provider did not share an email address with us, so we could not sign you in.",
+  provider_error: "We could not reach the sign-in provider, or it refused the request. Try again in a moment.",
+  access_denied: "The sign-in was cancelled at the provider.",
+  unknown_provider: "That sign-in provider is not available here.",
+  already_linked: "Your account is already connected to another account of this provider. Disconnect it first.",
+  sso_required: "Your organization requires single sign-on. Sign in with SSO instead.",
+  rate_limited: "Too many attempts from your network. Wait a minute, then try again.",
+};
+
+function loginError() {
+  const code = new URLSearchParams(location.search).get("error");
+  if (code && location.pathname === "/login") showError(new Error(oauthErrors[code] || "Sign-in failed. Try again."));
+}
+
 wireForms();
 showMethods();
 accountPage();
+loginError();

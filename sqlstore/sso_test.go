@@ -1,0 +1,123 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/sqlstore"
+)
+
+func TestSSOStore(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, d latchkeytest.Database) {
+		ctx := context.Background()
+		db, err := sqlstore.Open(ctx, d.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		st := db.Store()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		for _, id := range []string{"org_a", "org_b"} {
+			if err := st.CreateOrg(ctx, latchkey.Org{ID: id, Name: id, Slug: id, CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.CreateUser(ctx, latchkey.User{ID: "usr_a", Email: "a@acme.test", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		oidc := latchkey.SSOConnection{ID: "sso_1", OrgID: "org_a", Protocol: "oidc", Domains: []string{"acme.test", "acme.example"},
+			Enforced: true, Issuer: "https://idp.acme.test", ClientID: "cid", ClientSecret: "v1:sealed", CreatedAt: now}
+		if err := st.CreateSSOConnection(ctx, oidc); err != nil {
+			t.Fatal(err)
+		}
+
+		t.Run("domains are unique across orgs, atomically", func(t *testing.T) {
+			dup := latchkey.SSOConnection{ID: "sso_2", OrgID: "org_b", Protocol: "saml", Domains: []string{"fresh.test", "acme.example"}, IdPMetadataXML: "<x/>", CreatedAt: now}
+			if err := st.CreateSSOConnection(ctx, dup); !errors.Is(err, latchkey.ErrConflict) {
+				t.Fatalf("err = %v, want ErrConflict", err)
+			}
+			if _, err := st.SSOConnectionByID(ctx, "sso_2"); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Errorf("a refused connection was stored: %v", err)
+			}
+			if _, err := st.SSOConnectionByDomain(ctx, "fresh.test"); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Errorf("a refused connection's domain was stored: %v", err)
+			}
+		})
+
+		t.Run("lookups", func(t *testing.T) {
+			got, err := st.SSOConnectionByDomain(ctx, "acme.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != "sso_1" || !got.Enforced || got.ClientSecret.Reveal() != "v1:sealed" || !slices.Equal(got.Domains, oidc.Domains) || !got.CreatedAt.Equal(now) {
+				t.Errorf("by domain = %+v", got)
+			}
+			list, err := st.SSOConnectionsOfOrg(ctx, "org_a")
+			if err != nil || len(list) != 1 || list[0].ID != "sso_1" {
+				t.Errorf("of org = %+v, %v", list, err)
+			}
+			if list, err := st.SSOConnectionsOfOrg(ctx, "org_b"); err != nil || len(list) != 0 {
+				t.Errorf("other org = %+v, %v", list, err)
+			}
+		})
+
+		t.Run("assertions are consumed once until they expire", func(t *testing.T) {
+			if err := st.ConsumeSSOAssertion(ctx, "sso_1", "id-1", now.Add(time.Minute), now); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.ConsumeSSOAssertion(ctx, "sso_1", "id-1", now.Add(time.Minute), now); !errors.Is(err, latchkey.ErrConflict) {
+				t.Errorf("replay: err = %v, want ErrConflict", err)
+			}
+			// Past its expiry the record is dropped (the SP refuses the
+			// assertion anyway by then).
+			if err := st.ConsumeSSOAssertion(ctx, "sso_1", "id-1", now.Add(3*time.Minute), now.Add(2*time.Minute)); err != nil {
+				t.Errorf("after expiry: %v", err)
+			}
+		})
+
+		t.Run("identities, and deletion cascades", func(t *testing.T) {
+			id := latchkey.SSOIdentity{ConnectionID: "sso_1", Subject: "sub-1", UserID: "usr_a", Email: "a@acme.test", CreatedAt: now}
+			if err := st.CreateSSOIdentity(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateSSOIdentity(ctx, id); !errors.Is(err, latchkey.ErrConflict) {
+				t.Errorf("duplicate identity: %v", err)
+			}
+			if got, err := st.SSOIdentity(ctx, "sso_1", "sub-1"); err != nil || got.UserID != "usr_a" {
+				t.Errorf("identity = %+v, %v", got, err)
+			}
+			if err := st.DeleteSSOConnection(ctx, "sso_1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.SSOIdentity(ctx, "sso_1", "sub-1"); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Errorf("identity outlived its connection: %v", err)
+			}
+			if _, err := st.SSOConnectionByDomain(ctx, "acme.test"); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Errorf("domain outlived its connection: %v", err)
+			}
+			if err := st.DeleteSSOConnection(ctx, "sso_1"); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Errorf("second delete: %v", err)
+			}
+		})
+
+		t.Run("one SAML key pair", func(t *testing.T) {
+			if _, _, err := st.SAMLKeyPair(ctx); !errors.Is(err, latchkey.ErrNotFound) {
+				t.Fatalf("before: %v", err)
+			}
+			if err := st.CreateSAMLKeyPair(ctx, "cert1", "key1", now); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateSAMLKeyPair(ctx, "cert2", "key2", now); err != nil {
+				t.Fatal(err)
+			}
+			if c, k, err := st.SAMLKeyPair(ctx); err != nil || c != "cert1" || k != "key1" {
+				t.Errorf("key pair = %q %q %v, want the first", c, k, err)
+			}
+		})
+	})
+}
