@@ -40,7 +40,19 @@ type keyring struct {
 	signer   SigningKey
 	store    Store
 	reloaded time.Time // last reload for an unknown kid
+
+	// verified remembers the claims of tokens whose signature checked out,
+	// because a dashboard presents the same access token on every page
+	// load for its whole life and Ed25519 verification is most of the cost
+	// of auth.me. It caches the signature check only: expiry and the
+	// session (revocation) are checked on every request by the caller.
+	cacheMu  sync.Mutex
+	verified map[string]accessClaims
 }
+
+// maxVerified bounds the cache; when full it starts over (a burst of new
+// tokens costs one verification each, as without the cache).
+const maxVerified = 20000
 
 // keyReloadEvery bounds how often tokens naming an unknown kid make the
 // node re-read the signing keys: without it every forged token would cost
@@ -102,6 +114,27 @@ var errMalformedJWT = errors.New("malformed token")
 // returns its claims. Expiry is the caller's to check. Only EdDSA is
 // accepted, whatever the header says, so no algorithm confusion.
 func (kr *keyring) verify(ctx context.Context, token string) (accessClaims, error) {
+	kr.cacheMu.Lock()
+	c, ok := kr.verified[token]
+	kr.cacheMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := kr.verifySignature(ctx, token)
+	if err != nil {
+		return c, err
+	}
+	kr.cacheMu.Lock()
+	if len(kr.verified) >= maxVerified || kr.verified == nil {
+		kr.verified = make(map[string]accessClaims, 1024)
+	}
+	kr.verified[token] = c
+	kr.cacheMu.Unlock()
+	return c, nil
+}
+
+// verifySignature is verify without the cache.
+func (kr *keyring) verifySignature(ctx context.Context, token string) (accessClaims, error) {
 	var c accessClaims
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
