@@ -46,6 +46,7 @@ type keyring struct {
 	// load for its whole life and Ed25519 verification is most of the cost
 	// of auth.me. It caches the signature check only: expiry and the
 	// session (revocation) are checked on every request by the caller.
+	// Whoever adds key retirement must clear it when a key is withdrawn.
 	cacheMu  sync.Mutex
 	verified map[string]accessClaims
 }
