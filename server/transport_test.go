@@ -123,6 +123,26 @@ func TestCSRF(t *testing.T) {
 	})
 }
 
+// TestLoginCSRF: a foreign site cannot sign its visitor in to an account
+// of its choosing: anonymous POSTs from a foreign Origin are refused too.
+func TestLoginCSRF(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Server: func(c *server.Config) { c.CORSOrigins = []string{"https://app.example.org"} }})
+	env.Client(t).Register("attacker@example.com", pw)
+	// What a cross-site form with enctype=text/plain can send.
+	form := `{"email": "attacker@example.com", "password": "` + pw + `"}`
+	for _, op := range []string{"auth.login", "auth.login_or_register", "auth.register"} {
+		r := env.Client(t).Do(http.MethodPost, "/v1/"+op, form, http.Header{"Origin": {"https://evil.example"}, "Content-Type": {"text/plain"}})
+		expectError(t, op+" from a foreign origin", r, 403, "csrf_rejected")
+		if len(r.Header.Values("Set-Cookie")) != 0 {
+			t.Errorf("%s: cookies set for a foreign origin", op)
+		}
+	}
+	for _, origin := range []string{"", env.URL, "https://app.example.org"} {
+		wantOK(t, "login from origin "+origin, env.Client(t).Do(http.MethodPost, "/v1/auth.login", form, http.Header{"Origin": {origin}}))
+	}
+	wantOK(t, "GET from a foreign origin", env.Client(t).Do(http.MethodGet, "/v1/auth.providers", nil, http.Header{"Origin": {"https://evil.example"}}))
+}
+
 func TestCORS(t *testing.T) {
 	const extra = "https://app.example.org"
 	env := latchkeytest.New(t, latchkeytest.Options{Server: func(c *server.Config) { c.CORSOrigins = []string{extra} }})
