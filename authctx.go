@@ -19,7 +19,7 @@ const (
 type AuthContext struct {
 	User            *User // nil for an API key
 	Org             Org
-	Role            Role // the user's role, or for a key its creator's role at creation
+	Role            Role // the user's role, or for a key its creator's current role (member once they left)
 	Scopes          []string
 	Credential      string
 	SessionID       string

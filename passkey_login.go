@@ -235,11 +235,9 @@ func (s *Service) DeletePasskey(ctx context.Context, ac *AuthContext, id string)
 		if err != nil {
 			return err
 		}
-		ids, err := tx.OAuthIdentitiesOfUser(ctx, u.ID)
-		if err != nil {
+		if n, err := s.signInMethods(ctx, tx, u); err != nil {
 			return err
-		}
-		if !u.HasPassword() && len(ids) == 0 && len(ps) == 1 {
+		} else if n <= 1 {
 			return Errorf(CodeLastAuthMethod, "This passkey is your only way to sign in. Add another passkey or a password first.")
 		}
 		return tx.DeletePasskey(ctx, u.ID, id)

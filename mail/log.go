@@ -3,6 +3,8 @@ package mail
 import (
 	"context"
 	"log/slog"
+
+	"github.com/latchkey/latchkey"
 )
 
 // Log is the Sender used when no SMTP server is configured: it writes each
@@ -20,7 +22,7 @@ func (l Log) Send(ctx context.Context, m Message) error {
 		logger = slog.Default()
 	}
 	attrs := []any{"to", m.To, "subject", m.Subject, "text", m.Text}
-	if id := RequestID(ctx); id != "" { // set by the Mailer: the request that caused the mail
+	if id := latchkey.RequestID(ctx); id != "" { // set by the Mailer: the request that caused the mail
 		attrs = append(attrs, "request_id", id)
 	}
 	logger.InfoContext(ctx, "email (not sent: no SMTP server configured)", attrs...)

@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey"
 )
 
 // Config tunes a Mailer. Zero values select the defaults.
@@ -15,8 +17,8 @@ type Config struct {
 	// Logger receives delivery failures; default slog.Default().
 	Logger *slog.Logger
 	// RequestID extracts the id of the request that caused a mail from the
-	// context given to Send, for the failure logs; default RequestID, which
-	// reads what WithRequestID stored.
+	// context given to Send, for the failure logs; default
+	// latchkey.RequestID.
 	RequestID func(context.Context) string
 	// Attempts is how many deliveries are tried per message; default 4.
 	Attempts int
@@ -69,7 +71,7 @@ func NewMailer(s Sender, cfg Config) *Mailer {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.RequestID == nil {
-		cfg.RequestID = RequestID
+		cfg.RequestID = latchkey.RequestID
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 4
@@ -192,7 +194,7 @@ func (m *Mailer) run() {
 
 func (m *Mailer) deliver(j job) {
 	j.attempt++
-	ctx, cancel := context.WithTimeout(WithRequestID(m.ctx, j.requestID), m.cfg.AttemptTimeout)
+	ctx, cancel := context.WithTimeout(latchkey.WithRequestID(m.ctx, j.requestID), m.cfg.AttemptTimeout)
 	err := m.sender.Send(ctx, j.msg)
 	cancel()
 	if err == nil {
@@ -247,17 +249,4 @@ func (m *Mailer) done() {
 
 func (m *Mailer) logger(j job) *slog.Logger {
 	return m.cfg.Logger.With("request_id", j.requestID, "to", j.msg.To, "template", j.template)
-}
-
-type requestIDKey struct{}
-
-// WithRequestID returns a context carrying a request id for RequestID.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the request id stored by WithRequestID, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/mail/mailtest"
 )
@@ -90,7 +91,7 @@ func TestMailerRetriesTransientFailures(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{})
 	srv.FailNext(451, 421)
 	m, logs := newMailer(t, srv.Sender(t), mail.Config{Attempts: 3})
-	ctx := mail.WithRequestID(context.Background(), "req-123")
+	ctx := latchkey.WithRequestID(context.Background(), "req-123")
 	if err := m.Send(ctx, "ann@example.com", mail.TemplateVerifyEmail, map[string]string{"Code": "111222"}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestMailerGivesUp(t *testing.T) {
 			srv := mailtest.Start(t, mailtest.Options{})
 			srv.FailNext(tt.failures...)
 			m, logs := newMailer(t, srv.Sender(t), mail.Config{Attempts: tt.attempts})
-			ctx := mail.WithRequestID(context.Background(), "req-9")
+			ctx := latchkey.WithRequestID(context.Background(), "req-9")
 			if err := m.Send(ctx, "lost@example.com", mail.TemplateVerifyEmail, map[string]string{"Code": "1"}); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestLogSenderShowsTheCode(t *testing.T) {
 	var out logBuffer
 	sender := mail.Log{Logger: slog.New(slog.NewTextHandler(&out, nil))}
 	m, _ := newMailer(t, sender, mail.Config{})
-	ctx := mail.WithRequestID(context.Background(), "req-dev")
+	ctx := latchkey.WithRequestID(context.Background(), "req-dev")
 	if err := m.Send(ctx, "dev@example.com", mail.TemplateVerifyEmail, map[string]string{"Code": "987654"}); err != nil {
 		t.Fatal(err)
 	}

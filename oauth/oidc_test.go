@@ -214,3 +214,22 @@ func TestOIDCEndpointOverrides(t *testing.T) {
 		t.Errorf("authorize URL %s ignores the override", authURL)
 	}
 }
+
+func TestGoogleIsOIDC(t *testing.T) {
+	idp := oauthtest.NewOIDC(t)
+	idp.SetUser(oauthtest.User{Subject: "g-1", Email: "g@example.com", EmailVerified: true, Name: "G"})
+	p, err := oauth.New(oauth.Config{
+		ID: "google", Issuer: idp.URL, // a stand-in for accounts.google.com
+		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, RedirectURL: redirectURL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := signIn(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Provider != "google" || id.Subject != "g-1" || !id.EmailVerified || p.Name() != "Google" {
+		t.Errorf("google identity = %+v (name %s)", id, p.Name())
+	}
+}

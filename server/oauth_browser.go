@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,10 +20,12 @@ const stateCookie = "latchkey_oauth"
 // oauthRoutes registers the browser side of OAuth: every outcome is a 302,
 // failures to <dashboard>/login?error=<code>.
 func (s *Server) oauthRoutes(mux *http.ServeMux) {
-	s.handle(mux, "GET /oauth/{provider}/start", s.oauthStart)
-	s.handle(mux, "GET /oauth/{provider}/callback", s.oauthCallback)
+	s.handle(mux, "GET /oauth/{provider}/start", s.redirectOnPanic(s.oauthStart))
+	s.handle(mux, "GET /oauth/{provider}/callback", s.redirectOnPanic(s.oauthCallback))
 	s.page(mux, "GET /auth/callback", "auth_callback", nil)
-	s.page(mux, "GET /auth/transfer", "auth_transfer", nil)
+	s.page(mux, "GET /auth/transfer", "auth_transfer", func(r *http.Request) any {
+		return r.URL.Query().Get("token") // rendered into the form, escaped
+	})
 }
 
 func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +131,20 @@ func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
 // oauthPath scopes a provider's state cookie to its own routes, so
 // attempts at two providers in one browser do not overwrite each other.
 func oauthPath(provider string) string { return "/oauth/" + provider + "/" }
+
+// redirectOnPanic keeps the browser routes' promise of a redirect even if
+// a handler panics: the panic is logged and the browser goes to the
+// sign-in page with server_error instead of a 500 page.
+func (s *Server) redirectOnPanic(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.oauthFail(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		h(w, r)
+	}
+}
 
 func (s *Server) clearOAuthCookie(w http.ResponseWriter, name, path string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: path, MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/analytics"
+	"github.com/latchkey/latchkey/analytics/analyticstest"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
@@ -20,14 +20,16 @@ import (
 // and "github", pointed at a local stand-in through the endpoint overrides.
 type oauthEnv struct {
 	*latchkeytest.Env
-	idp    *oauthtest.OIDC
-	gh     *oauthtest.GitHub
-	events *eventLog
+	idp     *oauthtest.OIDC
+	gh      *oauthtest.GitHub
+	posthog *analyticstest.Server // receives the analytics events over HTTP
 }
 
 func newOAuthEnv(t *testing.T, db latchkeytest.Database, configure ...func(*latchkey.Config)) *oauthEnv {
 	t.Helper()
-	e := &oauthEnv{idp: oauthtest.NewOIDC(t), gh: oauthtest.NewGitHub(t), events: &eventLog{}}
+	e := &oauthEnv{idp: oauthtest.NewOIDC(t), gh: oauthtest.NewGitHub(t), posthog: analyticstest.Start(t)}
+	events := analytics.New("phc_test", e.posthog.URL, latchkeytest.Logger())
+	t.Cleanup(func() { events.Close() })
 	e.Env = latchkeytest.New(t, latchkeytest.Options{
 		Database: db,
 		Configure: func(c *latchkey.Config) {
@@ -35,7 +37,7 @@ func newOAuthEnv(t *testing.T, db latchkeytest.Database, configure ...func(*latc
 				f(c)
 			}
 		},
-		Service: func(s *latchkey.Service) { s.Analytics = e.events },
+		Service: func(s *latchkey.Service) { s.Analytics = events },
 		Server: func(c *server.Config) {
 			acme, err := oauth.New(oauth.Config{
 				ID: "acme", Name: "Acme", Issuer: e.idp.URL,
@@ -146,27 +148,18 @@ func (e *oauthEnv) identities(t *testing.T, c *latchkeytest.Client) []any {
 	return ids
 }
 
-// eventLog records analytics events in memory.
-type eventLog struct {
-	mu     sync.Mutex
-	events []string // "distinct event method"
-}
-
-func (l *eventLog) Capture(distinctID, event string, props map[string]any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	method, _ := props["method"].(string)
-	l.events = append(l.events, strings.Join([]string{distinctID, event, method}, " "))
-}
-
-func (l *eventLog) has(distinctID, event, method string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	want := strings.Join([]string{distinctID, event, method}, " ")
-	for _, e := range l.events {
-		if e == want {
-			return true
+// wantEvent waits for an analytics event called name for distinctID at
+// the fake PostHog (skipping other users' events) and checks its method.
+func (e *oauthEnv) wantEvent(t *testing.T, name, distinctID, method string) {
+	t.Helper()
+	for {
+		ev := e.posthog.Next(t, name) // fails the test when none comes
+		if ev.DistinctID != distinctID {
+			continue
 		}
+		if ev.Properties["method"] != method {
+			t.Errorf("%s event of %s has method %v, want %s", name, distinctID, ev.Properties["method"], method)
+		}
+		return
 	}
-	return false
 }

@@ -43,7 +43,7 @@ func TestOAuthPagesInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("#connect button")].find(b => b.textContent === "Connect GitHub").click() || true`)); err != nil {
 		t.Fatal(err)
 	}
-	browsertest.WaitFor(t, ctx, `location.pathname === "/auth/transfer" && document.querySelector("#transfer-form button")`)
+	browsertest.WaitFor(t, ctx, `location.pathname === "/auth/transfer" && document.getElementById("transfer-form").dataset.ready === "true"`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#transfer-form button").click() || true`)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/oauth/oauthtest"
+	"github.com/latchkey/latchkey/server"
 )
 
 func TestOAuthProvidersListed(t *testing.T) {
@@ -44,9 +47,7 @@ func TestOAuthNewAndReturningSignIn(t *testing.T) {
 			t.Fatalf("auth.me after sign-up: %d %s", me.Status, me.Body)
 		}
 		id := u["id"].(string)
-		if !e.events.has(id, "signup_completed", "oauth") {
-			t.Errorf("no signup_completed method=oauth event for %s", id)
-		}
+		e.wantEvent(t, "signup_completed", id, "oauth")
 		ids := e.identities(t, c)
 		if len(ids) != 1 || ids[0].(map[string]any)["provider"] != "acme" || ids[0].(map[string]any)["can_unlink"] != false {
 			t.Errorf("identities = %v, want one acme that cannot be unlinked", ids)
@@ -56,9 +57,7 @@ func TestOAuthNewAndReturningSignIn(t *testing.T) {
 		if again["id"] != id {
 			t.Errorf("returning sign-in made user %v, want %s", again["id"], id)
 		}
-		if !e.events.has(id, "login_succeeded", "oauth") {
-			t.Errorf("no login_succeeded method=oauth event for %s", id)
-		}
+		e.wantEvent(t, "login_succeeded", id, "oauth")
 
 		// The account has no password: password sign-in names the provider.
 		for _, op := range []string{"auth.login", "auth.login_or_register"} {
@@ -98,6 +97,9 @@ func TestOAuthEmailMatchesExistingAccount(t *testing.T) {
 				loc := e.signIn(t, c, "acme")
 				if !tt.wantLink {
 					wantLoginError(t, loc, "account_exists")
+					if ev := e.posthog.Next(t, "login_failed"); ev.Properties["method"] != "oauth" || ev.Properties["reason"] != "account_exists" {
+						t.Errorf("login_failed event = %v, want method oauth, reason account_exists", ev.Properties)
+					}
 					if ids := e.identities(t, local); len(ids) != 0 {
 						t.Errorf("refused sign-in still linked %v", ids)
 					}
@@ -306,4 +308,23 @@ func TestOAuthStartIsRateLimited(t *testing.T) {
 			t.Fatal("41 starts from one address were not limited")
 		}
 	}
+}
+
+// brokenProvider is a provider whose code has a bug: it panics.
+type brokenProvider struct{}
+
+func (brokenProvider) ID() string   { return "broken" }
+func (brokenProvider) Name() string { return "Broken" }
+func (brokenProvider) AuthCodeURL(context.Context, oauth.Attempt) (string, error) {
+	panic("a bug in a provider")
+}
+func (brokenProvider) Exchange(context.Context, string, oauth.Attempt) (oauth.Identity, error) {
+	panic("a bug in a provider")
+}
+
+func TestOAuthRoutesNeverAnswer500(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{Server: func(c *server.Config) {
+		c.OAuth, _ = oauth.NewRegistry(brokenProvider{})
+	}})
+	wantLoginError(t, visit(t, env.Client(t), env.URL+"/oauth/broken/start"), "server_error")
 }

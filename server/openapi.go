@@ -20,6 +20,10 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}}
 	paths := map[string]any{}
 	for _, op := range s.list {
+		if op.browser != nil {
+			paths["/v1/"+op.Name] = browserPath(op)
+			continue
+		}
 		item := map[string]any{}
 		post := map[string]any{
 			"operationId": op.Name,
@@ -75,6 +79,22 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 		},
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// browserPath describes a GET-only browser operation that answers 302.
+func browserPath(op operation) map[string]any {
+	return map[string]any{"get": map[string]any{
+		"operationId": op.Name,
+		"summary":     op.Summary,
+		"tags":        []string{strings.SplitN(op.Name, ".", 2)[0]},
+		"parameters": []any{map[string]any{
+			"name": "token", "in": "query", "required": true, "schema": map[string]any{"type": "string"},
+		}},
+		"responses": map[string]any{"302": map[string]any{
+			"description": "Redirect; sets the session cookies when the token is valid",
+			"headers":     map[string]any{"Location": map[string]any{"schema": map[string]any{"type": "string"}}},
+		}},
+	}}
 }
 
 func jsonContent(schema any) map[string]any {

@@ -16,6 +16,7 @@ func (s *Server) operations() []operation {
 		s.ssoOps(),
 		s.emailOps(),
 		s.orgMemberOps(),
+		s.apiKeyOps(),
 		s.passkeyOps(),
 	)
 }
@@ -57,4 +58,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoRoute)
 	})
+}
+
+// Operations lists the name of every registered RPC, in declaration order:
+// what /v1/openapi.json must describe.
+func (s *Server) Operations() []string {
+	names := make([]string, len(s.list))
+	for i, op := range s.list {
+		names[i] = op.Name
+	}
+	return names
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
 )
@@ -42,6 +44,9 @@ type operation struct {
 	reqType    reflect.Type
 	resType    reflect.Type
 	serve      func(c *call, body []byte) (any, error)
+	// browser, when set, serves a GET-only operation that a browser
+	// navigates to and that answers with redirects instead of JSON.
+	browser http.HandlerFunc
 }
 
 // call is one request being served.
@@ -71,6 +76,14 @@ func rpc[Req, Res any](name string, a auth, summary string, h func(c *call, req 
 	}
 }
 
+// browserOp declares a GET-only operation answered by h with redirects
+// (auth.dashboard_token.exchange): it lives under /v1/ like every
+// operation but is browser navigation, so it has no JSON body.
+func browserOp(name, summary string, h http.HandlerFunc) operation {
+	return operation{Name: name, Auth: authNone, Read: true, Summary: summary, browser: h,
+		reqType: reflect.TypeFor[empty](), resType: reflect.TypeFor[empty](), ignoreBody: true}
+}
+
 // read marks an operation as read-only: it answers GET too.
 func (o operation) read() operation { o.Read = true; return o }
 
@@ -88,6 +101,11 @@ func decodeStrict(body []byte, v any) error {
 	if body[0] != '{' {
 		return latchkey.Invalid("", "The request body must be a JSON object.")
 	}
+	// encoding/json would silently turn invalid bytes into U+FFFD, so a
+	// password could be stored as something the client never sent.
+	if !utf8.Valid(body) {
+		return latchkey.Invalid("", "The request body is not valid UTF-8.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -96,7 +114,61 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return latchkey.Invalid("", "The request body has data after the JSON object.")
 	}
+	return checkKeys(body, reflect.TypeOf(v).Elem())
+}
+
+// checkKeys rejects top-level keys that match a field only by ignoring
+// case ("Email" for "email"), which encoding/json accepts silently.
+func checkKeys(body []byte, t reflect.Type) error {
+	names := fieldNames(t)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return latchkey.Invalid("", "The request body is not valid JSON.")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return latchkey.Invalid("", "The request body is not valid JSON.")
+		}
+		if !names[key] {
+			return latchkey.Invalid(key, "Unknown field %q.", key)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return latchkey.Invalid(key, "The request body is not valid JSON.")
+		}
+	}
 	return nil
+}
+
+var fieldNameCache sync.Map // reflect.Type → map[string]bool
+
+// fieldNames returns the JSON names of a struct type's fields.
+func fieldNames(t reflect.Type) map[string]bool {
+	if m, ok := fieldNameCache.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	names := map[string]bool{}
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case f.Anonymous && name == "":
+				for n := range fieldNames(f.Type) {
+					names[n] = true
+				}
+			case name == "-" || !f.IsExported():
+			case name == "":
+				names[f.Name] = true
+			default:
+				names[name] = true
+			}
+		}
+	}
+	fieldNameCache.Store(t, names)
+	return names
 }
 
 func decodeError(err error) error {

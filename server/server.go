@@ -215,9 +215,27 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if op.Read {
 		allow = "GET, POST"
 	}
+	if op.browser != nil {
+		// Not even HEAD: a link checker's HEAD must not spend a single-use token.
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use GET for " + name + "."})
+			return
+		}
+		op.browser(w, r)
+		return
+	}
 	if r.Method != http.MethodPost && !(op.Read && (r.Method == http.MethodGet || r.Method == http.MethodHead)) {
 		w.Header().Set("Allow", allow)
 		s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use " + allow + " for " + name + "."})
+		return
+	}
+	// A browser on a foreign site may not POST here at all, credentials or
+	// not: a form that signs the visitor in to the attacker's account
+	// (login CSRF) carries no cookie to check. Browsers always send Origin
+	// on cross-site POSTs; SDKs and curl send none.
+	if origin := r.Header.Get("Origin"); r.Method == http.MethodPost && origin != "" && !s.originAllowed(origin) {
+		s.writeError(w, r, latchkey.Errorf(latchkey.CodeCSRFRejected, "Requests from this origin are not allowed."))
 		return
 	}
 	var body []byte

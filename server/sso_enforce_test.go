@@ -46,9 +46,8 @@ func TestSSOEnforcementBlocksOAuth(t *testing.T) {
 			b := e.Client(t)
 			user := se.exchange(t, b, post(t, b, se.samlStart(t, b, r.Obj("sso_connection")["start_url"].(string))))
 			id, _ := user["id"].(string)
-			if !e.events.has(id, "signup_completed", "sso") || !e.events.has(id, "login_succeeded", "sso") {
-				t.Fatalf("events of %s: %v", id, e.events.events)
-			}
+			e.wantEvent(t, "signup_completed", id, "sso")
+			e.wantEvent(t, "login_succeeded", id, "sso")
 		})
 	})
 }

@@ -2,13 +2,27 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/latchkey/latchkey"
 )
 
-// CreateOrg inserts an org; ErrConflict when the slug is taken.
+// CreateOrg inserts an org; ErrConflict when the slug is taken. A taken
+// slug is not an SQL error (ON CONFLICT DO NOTHING), so the transaction
+// stays usable for a retry with another slug: on PostgreSQL a failed
+// statement aborts the whole transaction.
 func (s *Store) CreateOrg(ctx context.Context, o latchkey.Org) error {
-	return s.exec(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4)`, o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+	res, err := s.w.ExecContext(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING`,
+		o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+	if err != nil {
+		return translate(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: slug %q is taken", latchkey.ErrConflict, o.Slug)
+	}
+	return nil
 }
 
 // OrgByID reads an org.

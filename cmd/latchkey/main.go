@@ -1,6 +1,8 @@
 // Command latchkey is the Latchkey authentication server and its CLI:
 // `latchkey serve` runs the server, `latchkey migrate` applies database
-// migrations, `latchkey bench` load-tests a server.
+// migrations, `latchkey bench` load-tests a server, and login, logout,
+// whoami and dashboard are the client commands that sign a terminal in
+// through the browser.
 package main
 
 import (
@@ -20,6 +22,12 @@ Usage:
   latchkey bench     [flags]   load-test a server on loopback (see docs/benchmarks.md)
   latchkey help                show this help
 
+Client commands (speak to --server or $LATCHKEY_SERVER, default http://localhost:8080):
+  latchkey login     [flags]   sign in through the browser and store an API key
+  latchkey logout              revoke the stored key and delete it
+  latchkey whoami    [--json]  show the organization and scopes of the stored key
+  latchkey dashboard [flags]   open the dashboard signed in, with a single-use link
+
 Every flag has an environment variable of the same name, e.g.
 --database-url is LATCHKEY_DATABASE_URL; a flag overrides its variable.
 Run "latchkey serve --help" for the flags.
@@ -27,9 +35,13 @@ Run "latchkey serve --help" for the flags.
 
 // commands maps subcommand names to their entry points.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
-	"serve":   runServe,
-	"migrate": runMigrate,
-	"bench":   runBench,
+	"serve":     runServe,
+	"migrate":   runMigrate,
+	"login":     runLogin,
+	"logout":    runLogout,
+	"whoami":    runWhoami,
+	"dashboard": runDashboard,
+	"bench":     runBench,
 }
 
 func main() {

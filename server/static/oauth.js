@@ -23,7 +23,9 @@ async function callbackPage() {
 function transferPage() {
   const form = document.getElementById("transfer-form");
   if (!form) return;
-  const token = new URLSearchParams(location.search).get("token") || "";
+  // The token is also in the form, so a click before this module ran (a
+  // plain GET of this page with the token) loses nothing.
+  const token = form.elements.token.value;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const button = form.querySelector("button[type=submit]");
@@ -39,6 +41,7 @@ function transferPage() {
       button.disabled = false;
     }
   });
+  form.dataset.ready = "true";
 }
 
 // The account page's "Connected accounts": linked identities with a
