@@ -36,6 +36,7 @@ type DB struct {
 	// sessionAuth is the hot path's query, prepared once per connection:
 	// SQLite otherwise parses it on every request (a quarter of auth.me).
 	sessionAuth *sql.Stmt
+	apiKeyAuth  *sql.Stmt // the same for API keys (a fifth of auth.me by key)
 }
 
 // Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
@@ -51,6 +52,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	if db.sessionAuth, err = db.read.PrepareContext(ctx, sessionAuthQuery); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.apiKeyAuth, err = db.read.PrepareContext(ctx, apiKeyAuthQuery); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -115,6 +120,9 @@ func sqlitePath(rawURL string) (string, error) {
 func (db *DB) Close() error {
 	if db.sessionAuth != nil {
 		db.sessionAuth.Close()
+	}
+	if db.apiKeyAuth != nil {
+		db.apiKeyAuth.Close()
 	}
 	err := db.write.Close()
 	if db.read != db.write {
