@@ -3,7 +3,10 @@ package loadtest_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -138,13 +141,6 @@ func TestRunCountsRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if name == loadtest.MeAPIKey && r.Unavailable != "" {
-				// Until org.api_keys.create exists the scenario says so.
-				if !strings.Contains(r.Unavailable, "org.api_keys.create") {
-					t.Fatalf("me-apikey unavailable for an unexpected reason: %s", r.Unavailable)
-				}
-				continue
-			}
 			if r.Unavailable != "" || r.Requests == 0 || r.Errors != 0 || r.Err() != nil {
 				t.Fatalf("%s: %+v", name, r)
 			}
@@ -234,5 +230,45 @@ func TestExternalTargetFailsOnUnexpectedStatus(t *testing.T) {
 	_, err = loadtest.Run(context.Background(), c, []string{loadtest.Login})
 	if err == nil || !strings.Contains(err.Error(), "429") {
 		t.Fatalf("err = %v, want a failure naming status 429", err)
+	}
+}
+
+func TestAPIKeyScenarioUnavailableWithoutAPIKeys(t *testing.T) {
+	// A server that does not know org.api_keys.create (a proxy to a real
+	// one that hides the operation) makes me-apikey unavailable: reported,
+	// not an error, and not run.
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	target, _ := url.Parse(env.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	hide := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/org.api_keys.create" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"code":"not_found","message":"There is no operation."}}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: hide}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	c := config(latchkeytest.Database{}, 5)
+	c.DatabaseURL, c.Target = "", "http://"+ln.Addr().String()
+	rep, err := loadtest.Run(context.Background(), c, []string{loadtest.Ceiling, loadtest.MeAPIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[1]
+	if r.Unavailable == "" || !strings.Contains(r.Unavailable, "org.api_keys.create") || r.Requests != 0 || r.Err() != nil {
+		t.Fatalf("me-apikey against a server without API keys: %+v", r)
+	}
+	var sb strings.Builder
+	rep.WriteText(&sb)
+	if !strings.Contains(sb.String(), "me-apikey unavailable") {
+		t.Fatalf("the text report does not say me-apikey was unavailable:\n%s", sb.String())
 	}
 }
