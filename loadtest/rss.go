@@ -78,30 +78,30 @@ func (s *rssSampler) Stop() int64 {
 }
 
 // readCPU returns the user plus system CPU time process pid has used,
-// from /proc/<pid>/stat, or 0 when it cannot be read.
-func readCPU(pid int) time.Duration {
+// from /proc/<pid>/stat; ok is false when it cannot be read.
+func readCPU(pid int) (d time.Duration, ok bool) {
 	if pid <= 0 {
-		return 0
+		return 0, false
 	}
 	p, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command name may hold spaces; the fields follow its ')'.
 	i := bytes.LastIndexByte(p, ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := bytes.Fields(p[i+1:])
 	if len(f) < 13 {
-		return 0
+		return 0, false
 	}
 	// Fields 14 and 15 of stat (utime, stime), in clock ticks of 1/100 s
 	// on Linux.
 	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
 	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0
+		return 0, false
 	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }

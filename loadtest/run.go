@@ -43,7 +43,7 @@ func (p *Plan) Run(ctx context.Context) Result {
 		runtime.GC()
 	}
 	rss := sampleRSS(p.b.pid, 100*time.Millisecond)
-	cpu0 := readCPU(p.b.pid)
+	cpu0, cpuOK := readCPU(p.b.pid)
 	workers := make([]worker, len(p.ops))
 	start := time.Now()
 	end := start.Add(cfg.Duration)
@@ -73,8 +73,8 @@ func (p *Plan) Run(ctx context.Context) Result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	res := Result{Scenario: p.Scenario, Connections: len(p.ops), Elapsed: elapsed, PeakRSS: rss.Stop()}
-	if cpu0 > 0 {
-		res.CPU = readCPU(p.b.pid) - cpu0
+	if cpu1, ok := readCPU(p.b.pid); ok && cpuOK {
+		res.CPU = cpu1 - cpu0
 	}
 	var all histogram
 	for i := range workers {
