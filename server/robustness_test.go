@@ -238,3 +238,39 @@ func TestNulInAStringIsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileBrowserRoutesNeverFail sends the browser routes hostile path
+// segments, queries and form bodies: none may answer with a 5xx.
+func TestHostileBrowserRoutesNeverFail(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		anon := env.Client(t)
+		signed := env.Client(t)
+		signed.Register("browser@example.com", "correct horse battery")
+		ids := []string{"%00", "%ff%fe", "x%00y", strings.Repeat("a", 4000), "sso_%27%22", "..%2F..%2F", "github", "%E2%80%AE"}
+		queries := []string{"", "?state=%00&code=%00", "?state=%ff&code=%fe&error=%00", "?redirect_to=//evil.com%00", "?token=%00", "?SAMLResponse=%00", "?next=%5C%5Cevil.com"}
+		paths := []string{"/oauth/%s/start", "/oauth/%s/callback", "/sso/%s/start", "/sso/%s/oidc/callback", "/sso/%s/saml/metadata", "/v1/auth.dashboard_token.exchange"}
+		for _, c := range []*latchkeytest.Client{anon, signed} {
+			for _, p := range paths {
+				for _, id := range ids {
+					for _, q := range queries {
+						path := strings.Replace(p, "%s", id, 1) + q
+						r := c.Do(http.MethodGet, path, nil, nil)
+						if r.Status >= 500 {
+							t.Errorf("GET %.200s: %d %.300s", path, r.Status, r.Body)
+						}
+					}
+				}
+			}
+			for _, id := range ids {
+				for _, form := range []string{"", "SAMLResponse=%00", "SAMLResponse=PHg+", "RelayState=%00&SAMLResponse=" + strings.Repeat("A", 60000)} {
+					path := "/sso/" + id + "/saml/acs"
+					r := c.Do(http.MethodPost, path, form, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+					if r.Status >= 500 {
+						t.Errorf("POST %.200s %.50s: %d %.300s", path, form, r.Status, r.Body)
+					}
+				}
+			}
+		}
+	})
+}
