@@ -55,7 +55,9 @@ func (s *Service) redeemToken(ctx context.Context, st Store, kind, token string,
 	} else if err != nil {
 		return Challenge{}, err
 	}
-	if err := st.DeleteChallenge(ctx, c.ID); err != nil {
+	if err := st.DeleteChallenge(ctx, c.ID); errors.Is(err, ErrNotFound) {
+		return Challenge{}, invalid // a concurrent request redeemed it first
+	} else if err != nil {
 		return Challenge{}, err
 	}
 	if !s.now().Before(c.ExpiresAt) {

@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/latchkey/latchkey/latchkeytest"
+)
+
+// racers is how many requests redeem the same secret at once.
+const racers = 8
+
+// race runs redeem racers times at once, each with its own client, and
+// fails unless exactly one attempt succeeded and none failed with a 5xx.
+func race(t *testing.T, env *latchkeytest.Env, what string, redeem func(c *latchkeytest.Client) (*latchkeytest.Response, bool)) {
+	t.Helper()
+	clients := make([]*latchkeytest.Client, racers)
+	for i := range clients {
+		clients[i] = env.Client(t)
+	}
+	var wg sync.WaitGroup
+	results := make([]*latchkeytest.Response, racers)
+	wins := make([]bool, racers)
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			results[i], wins[i] = redeem(clients[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	n := 0
+	for i, r := range results {
+		if r.Status >= 500 {
+			t.Errorf("%s: a concurrent redemption failed with %d: %s", what, r.Status, r.Body)
+		}
+		if wins[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s: %d of %d concurrent redemptions succeeded, want exactly 1", what, n, racers)
+	}
+}
+
+func TestConcurrentRedemptionOfResetAndInvitationTokens(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := startMailEnv(t, db, nil)
+		owner, _, _ := env.register(t, "racer@example.com")
+
+		want(t, "reset request", env.Client(t).Call("auth.password.reset.request", map[string]any{"email": "racer@example.com"}), http.StatusOK, "")
+		reset := tokenOf(t, env.SMTP.Next(t, "racer@example.com"), env.URL+"/reset-password")
+		race(t, env.Env, "reset token", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			r := c.Call("auth.password.reset.complete", map[string]any{"token": reset, "new_password": "brand new secret 42"})
+			return r, r.Status == http.StatusOK
+		})
+
+		owner = env.Client(t)
+		want(t, "login", owner.Call("auth.login", map[string]any{"email": "racer@example.com", "password": "brand new secret 42"}), http.StatusOK, "")
+		_, inv := env.invite(t, owner, "newcomer@example.com", "member")
+		race(t, env.Env, "invitation token", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			r := c.Call("auth.complete_invitation", map[string]any{"token": inv, "password": "correct horse battery"})
+			return r, r.Status == http.StatusOK
+		})
+	})
+}
+
+func TestConcurrentRedemptionOfAnEmailCode(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := startMailEnv(t, db, nil)
+		user, _, code := env.register(t, "coder@example.com")
+		access := user.Call("auth.login", map[string]any{"email": "coder@example.com", "password": "correct horse battery"}).Str("access_token")
+		race(t, env.Env, "email code", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			c.Bearer = access
+			r := c.Call("auth.email.verify", map[string]any{"code": code})
+			return r, r.Status == http.StatusOK
+		})
+	})
+}
+
+func TestConcurrentRedemptionOfADashboardToken(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		owner := env.Client(t)
+		owner.Register("dash@example.com", "correct horse battery")
+		key := owner.Call("org.api_keys.create", map[string]any{"name": "k", "scopes": []string{"org:admin"}})
+		want(t, "create key", key, http.StatusOK, "")
+		k := env.Client(t)
+		k.Bearer = key.Str("secret")
+		tok := k.Call("auth.dashboard_token.create", map[string]any{})
+		want(t, "dashboard token", tok, http.StatusOK, "")
+		race(t, env, "dashboard token", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			r := c.Do(http.MethodGet, "/v1/auth.dashboard_token.exchange?token="+url.QueryEscape(tok.Str("token")), nil, nil)
+			return r, r.Status == http.StatusFound && !strings.HasSuffix(r.Header.Get("Location"), "/login") && r.Cookie("latchkey_access") != nil
+		})
+	})
+}
+
+func TestConcurrentRedemptionOfAnOAuthCode(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		e := newOAuthEnv(t, db)
+		loc := e.signIn(t, e.Client(t), "acme")
+		code := loc.Query().Get("code")
+		if code == "" {
+			t.Fatalf("sign-in ended at %s, want a code", loc)
+		}
+		race(t, e.Env, "OAuth exchange code", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			r := c.Call("auth.oauth.exchange", map[string]any{"code": code})
+			return r, r.Status == http.StatusOK
+		})
+	})
+}
+
+func TestConcurrentRedemptionOfAPasskeyChallenge(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		pe := newPasskeyEnv(t, db)
+		a := pe.authenticator()
+		signUp(t, pe.Client(t), a, "keyed@example.com")
+		id, opts := begin(t, pe.Client(t), "auth.passkey.login.begin", map[string]any{"email": "keyed@example.com"})
+		cred, err := a.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		race(t, pe.Env, "passkey login challenge", func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+			r := finish(c, "auth.passkey.login.finish", id, cred, nil)
+			return r, r.Status == http.StatusOK
+		})
+	})
+}
