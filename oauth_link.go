@@ -255,12 +255,17 @@ func (s *Service) SafeRedirect(raw string) string {
 		return ""
 	}
 	if !u.IsAbs() {
-		if u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(raw, "//") {
+		if u.Host != "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
 			return ""
 		}
 		u = dash.ResolveReference(u)
 	}
 	if !strings.EqualFold(u.Scheme, dash.Scheme) || !strings.EqualFold(u.Host, dash.Host) {
+		return ""
+	}
+	// "/.//evil.com" resolves to a path starting "//", which the OAuth
+	// callback hands on as ?next= and a page would read as another host.
+	if strings.HasPrefix(u.EscapedPath(), "//") {
 		return ""
 	}
 	return u.String()
