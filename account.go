@@ -28,6 +28,9 @@ func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, 
 	if !u.HasPassword() {
 		return Errorf(CodePasswordNotSet, "This account has no password yet. Use auth.password.set.")
 	}
+	if err := s.rateLimit(passwordCheckKey(u), ruleLoginAccount); err != nil {
+		return err
+	}
 	if ok, _, err := s.Config.Password.Verify(u.PasswordHash, current); err != nil || !ok {
 		return Errorf(CodeInvalidCredentials, "The current password is incorrect.")
 	}
@@ -87,6 +90,11 @@ func (s *Service) setPassword(ctx context.Context, u User, pw, keep string) erro
 	})
 }
 
+// passwordCheckKey is the rate-limit bucket of the password checks a
+// signed-in caller makes (change, delete): a stolen session must not
+// become an unlimited password oracle.
+func passwordCheckKey(u User) string { return "password-check:" + u.ID }
+
 // DeleteAccount deletes the caller and everything that is theirs: sessions,
 // identities, passkeys, challenges, and the orgs where they are the only
 // member with those orgs' keys. An org they alone own with other members
@@ -103,6 +111,9 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 	case u.HasPassword() && (pw == nil || *pw == ""):
 		return Invalid("password", "Enter your password to delete the account.")
 	case u.HasPassword():
+		if err := s.rateLimit(passwordCheckKey(u), ruleLoginAccount); err != nil {
+			return err
+		}
 		if ok, _, err := s.Config.Password.Verify(u.PasswordHash, *pw); err != nil || !ok {
 			return Errorf(CodeInvalidCredentials, "The password is incorrect.")
 		}
