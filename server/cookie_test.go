@@ -67,3 +67,24 @@ func TestCookiesOnAnHTTPSDeployment(t *testing.T) {
 	wantCookie(t, out, "latchkey_access", "/", http.SameSiteLaxMode, true)
 	wantCookie(t, out, "latchkey_refresh", "/v1/auth.refresh", http.SameSiteStrictMode, true)
 }
+
+// TestNoLoginCSRF: a cross-site form can send a JSON-looking body as
+// text/plain; such a request must not sign the browser in to the
+// attacker's account (or do anything else).
+func TestNoLoginCSRF(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	env.Client(t).Register("attacker@example.com", "correct horse battery=")
+	form := `{"email":"attacker@example.com","password":"correct horse battery=` + `"}`
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
+		for _, op := range []string{"auth.login", "auth.login_or_register", "auth.register"} {
+			r := env.Client(t).Do(http.MethodPost, "/v1/"+op, form, http.Header{"Content-Type": {ct}, "Origin": {"https://evil.example"}})
+			if r.Status != http.StatusForbidden || r.Code() != "csrf_rejected" || r.Cookie("latchkey_access") != nil {
+				t.Errorf("%s as %q: %d %s, want 403 csrf_rejected and no cookie", op, ct, r.Status, r.Body)
+			}
+		}
+	}
+	r := env.Client(t).Call("auth.login", form)
+	if r.Status != http.StatusOK {
+		t.Errorf("the same login as JSON: %d %s", r.Status, r.Body)
+	}
+}

@@ -5,12 +5,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -240,6 +242,17 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 			return
 		} else if err != nil {
 			s.writeError(w, r, latchkey.Invalid("", "The request body could not be read."))
+			return
+		}
+	}
+	// A cross-site form can POST a JSON-looking text/plain body, and the
+	// browser keeps the cookies of the answer: without this, another site
+	// could sign a visitor in to an account of its choosing (login CSRF).
+	// Forms and no-cors fetches cannot send application/json; a request
+	// with an Authorization header is no browser's doing.
+	if len(bytes.TrimSpace(body)) > 0 && r.Header.Get("Authorization") == "" && !op.Read {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			s.writeError(w, r, latchkey.Errorf(latchkey.CodeCSRFRejected, "A request body must be sent with Content-Type: application/json."))
 			return
 		}
 	}
