@@ -131,3 +131,41 @@ func TestConcurrentRedemptionOfAPasskeyChallenge(t *testing.T) {
 		})
 	})
 }
+
+// TestConcurrentWrongCodesSpendTheAttemptLimit: twenty wrong guesses at
+// once get at most five invalid_code answers; the rest, and then the right
+// code, get code_expired.
+func TestConcurrentWrongCodesSpendTheAttemptLimit(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := startMailEnv(t, db, nil)
+		user, _, code := env.register(t, "guesser@example.com")
+		access := user.Call("auth.login", map[string]any{"email": "guesser@example.com", "password": "correct horse battery"}).Str("access_token")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		counts := map[string]int{}
+		start := make(chan struct{})
+		for range 20 {
+			c := env.Client(t)
+			c.Bearer = access
+			wg.Go(func() {
+				<-start
+				r := c.Call("auth.email.verify", map[string]any{"code": wrong})
+				mu.Lock()
+				counts[r.Code()]++
+				mu.Unlock()
+			})
+		}
+		close(start)
+		wg.Wait()
+		if counts["invalid_code"] != 5 || counts["code_expired"] != 15 {
+			t.Errorf("20 concurrent wrong codes answered %v, want 5 invalid_code and 15 code_expired", counts)
+		}
+		c := env.Client(t)
+		c.Bearer = access
+		want(t, "the right code after the limit", c.Call("auth.email.verify", map[string]any{"code": code}), http.StatusBadRequest, "code_expired")
+	})
+}
