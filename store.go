@@ -63,6 +63,9 @@ type Store interface {
 	UpdateChallenge(ctx context.Context, c Challenge) error
 	DeleteChallenge(ctx context.Context, id string) error
 	DeleteChallengesOf(ctx context.Context, kind, userID string) error
+	// DeleteChallengesExpiredBefore deletes every challenge whose expiry
+	// is before t.
+	DeleteChallengesExpiredBefore(ctx context.Context, t time.Time) error
 
 	OAuthIdentitiesOfUser(ctx context.Context, userID string) ([]OAuthIdentity, error)
 
