@@ -169,3 +169,22 @@ func TestConcurrentWrongCodesSpendTheAttemptLimit(t *testing.T) {
 		want(t, "the right code after the limit", c.Call("auth.email.verify", map[string]any{"code": code}), http.StatusBadRequest, "code_expired")
 	})
 }
+
+// TestConcurrentSignUpsOfOneAddress: eight sign-ups of one address at
+// once make one account; the others are told the address is taken.
+func TestConcurrentSignUpsOfOneAddress(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		for _, op := range []string{"auth.register", "auth.login_or_register"} {
+			email := strings.ReplaceAll(op, ".", "-") + "@example.com"
+			race(t, env, op, func(c *latchkeytest.Client) (*latchkeytest.Response, bool) {
+				r := c.Call(op, map[string]any{"email": email, "password": "correct horse battery"})
+				if r.Status != http.StatusOK && r.Code() != "email_taken" {
+					t.Errorf("%s: %d %s, want 200 or 409 email_taken", op, r.Status, r.Body)
+				}
+				created := r.Status == http.StatusOK && (op == "auth.register" || r.JSON["created"] == true)
+				return r, created
+			})
+		}
+	})
+}
