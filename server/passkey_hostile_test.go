@@ -32,20 +32,22 @@ func TestHostilePasskeyCredentials(t *testing.T) {
 		}
 		resp := func(m map[string]any) map[string]any { r, _ := m["response"].(map[string]any); return r }
 		credentials := map[string]any{
-			"empty":                 map[string]any{},
-			"type only":             map[string]any{"type": "public-key"},
-			"bad base64 id":         mutate(func(m map[string]any) { m["id"], m["rawId"] = "!!!", "!!!" }),
-			"huge id":               mutate(func(m map[string]any) { m["id"], m["rawId"] = "QUFB" + string(repeat('Q', 40000)), "QUFB" }),
-			"no response":           mutate(func(m map[string]any) { delete(m, "response") }),
-			"response a string":     mutate(func(m map[string]any) { m["response"] = "x" }),
-			"clientData not json":   mutate(func(m map[string]any) { resp(m)["clientDataJSON"] = "bm90IGpzb24" }),
-			"clientData array":      mutate(func(m map[string]any) { resp(m)["clientDataJSON"] = "W10" }),
-			"authData short":        mutate(func(m map[string]any) { resp(m)["authenticatorData"] = "AAAA" }),
-			"signature empty":       mutate(func(m map[string]any) { resp(m)["signature"] = "" }),
-			"signature garbage":     mutate(func(m map[string]any) { resp(m)["signature"] = "MEUCIQ" }),
-			"userHandle garbage":    mutate(func(m map[string]any) { resp(m)["userHandle"] = "////" }),
-			"attestation garbage":   mutate(func(m map[string]any) { resp(m)["attestationObject"] = "oWNmbXRkbm9uZQ" }),
-			"nested nulls":          mutate(func(m map[string]any) { m["response"] = map[string]any{"clientDataJSON": nil, "authenticatorData": nil, "signature": nil} }),
+			"empty":               map[string]any{},
+			"type only":           map[string]any{"type": "public-key"},
+			"bad base64 id":       mutate(func(m map[string]any) { m["id"], m["rawId"] = "!!!", "!!!" }),
+			"huge id":             mutate(func(m map[string]any) { m["id"], m["rawId"] = "QUFB"+string(repeat('Q', 40000)), "QUFB" }),
+			"no response":         mutate(func(m map[string]any) { delete(m, "response") }),
+			"response a string":   mutate(func(m map[string]any) { m["response"] = "x" }),
+			"clientData not json": mutate(func(m map[string]any) { resp(m)["clientDataJSON"] = "bm90IGpzb24" }),
+			"clientData array":    mutate(func(m map[string]any) { resp(m)["clientDataJSON"] = "W10" }),
+			"authData short":      mutate(func(m map[string]any) { resp(m)["authenticatorData"] = "AAAA" }),
+			"signature empty":     mutate(func(m map[string]any) { resp(m)["signature"] = "" }),
+			"signature garbage":   mutate(func(m map[string]any) { resp(m)["signature"] = "MEUCIQ" }),
+			"userHandle garbage":  mutate(func(m map[string]any) { resp(m)["userHandle"] = "////" }),
+			"attestation garbage": mutate(func(m map[string]any) { resp(m)["attestationObject"] = "oWNmbXRkbm9uZQ" }),
+			"nested nulls": mutate(func(m map[string]any) {
+				m["response"] = map[string]any{"clientDataJSON": nil, "authenticatorData": nil, "signature": nil}
+			}),
 			"unknown credential id": mutate(func(m map[string]any) { m["id"], m["rawId"] = "AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA" }),
 		}
 		n := 0

@@ -188,3 +188,50 @@ func TestConcurrentSignUpsOfOneAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentDeletionsKeepAnOwner: the two owners of an org with
+// another member delete their accounts at once; one must be refused, so
+// the org keeps an owner.
+func TestConcurrentDeletionsKeepAnOwner(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := startMailEnv(t, db, nil)
+		for round := range 3 {
+			a, _, _ := env.register(t, "owner-a"+itoa(round)+"@example.com")
+			join := func(email, role string) *latchkeytest.Client {
+				t.Helper()
+				_, tok := env.invite(t, a, email, role)
+				c := env.Client(t)
+				want(t, "join "+email, c.Call("auth.complete_invitation", map[string]any{"token": tok, "password": "correct horse battery"}), http.StatusOK, "")
+				return c
+			}
+			b := join("owner-b"+itoa(round)+"@example.com", "admin")
+			bID, _ := b.Get("auth.me").Obj("user")["id"].(string)
+			want(t, "promote b", a.Call("org.members.update_role", map[string]any{"user_id": bID, "role": "owner"}), http.StatusOK, "")
+			join("member-c"+itoa(round)+"@example.com", "member")
+
+			var wg sync.WaitGroup
+			results := make([]*latchkeytest.Response, 2)
+			start := make(chan struct{})
+			for i, c := range []*latchkeytest.Client{a, b} {
+				wg.Go(func() {
+					<-start
+					results[i] = c.Call("auth.account.delete", map[string]any{"password": "correct horse battery"})
+				})
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, r := range results {
+				switch {
+				case r.Status == http.StatusOK:
+					ok++
+				case r.Code() != "org_has_other_members":
+					t.Errorf("delete: %d %s", r.Status, r.Body)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("round %d: %d of the two owners deleted their accounts at once, want 1", round, ok)
+			}
+		}
+	})
+}
