@@ -19,6 +19,10 @@ type Store interface {
 
 	CreateUser(ctx context.Context, u User) error
 	UserByID(ctx context.Context, id string) (User, error)
+	// UserForUpdate reads a user and, inside Tx, locks the row until the
+	// transaction ends: flows that remove a way to sign in take it first,
+	// so that two of them cannot each leave the other's as the last.
+	UserForUpdate(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UpdateUser writes email, email_verified, name, password_hash and updated_at.
 	UpdateUser(ctx context.Context, u User) error

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
 
 // racers is how many requests redeem the same secret at once.
@@ -231,6 +232,88 @@ func TestConcurrentDeletionsKeepAnOwner(t *testing.T) {
 			}
 			if ok != 1 {
 				t.Errorf("round %d: %d of the two owners deleted their accounts at once, want 1", round, ok)
+			}
+		}
+	})
+}
+
+// TestConcurrentPasskeyDeletionsKeepASignInMethod: a password-less user
+// deletes both their passkeys at once; one must be refused as the last
+// way to sign in.
+func TestConcurrentPasskeyDeletionsKeepASignInMethod(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		pe := newPasskeyEnv(t, db)
+		for round := range 3 {
+			c := pe.Client(t)
+			signUp(t, c, pe.authenticator(), "two-keys"+itoa(round)+"@example.com")
+			addPasskey(t, c, pe.authenticator(), "second")
+			keys := listPasskeys(t, c)
+			if len(keys) != 2 {
+				t.Fatalf("%d passkeys, want 2", len(keys))
+			}
+			var wg sync.WaitGroup
+			results := make([]*latchkeytest.Response, 2)
+			start := make(chan struct{})
+			for i, k := range keys {
+				wg.Go(func() {
+					<-start
+					results[i] = c.Call("auth.passkey.delete", map[string]any{"id": k["id"]})
+				})
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, r := range results {
+				switch {
+				case r.Status == http.StatusOK:
+					ok++
+				case r.Code() != "last_auth_method":
+					t.Errorf("delete: %d %s", r.Status, r.Body)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("round %d: %d of two concurrent deletions of the last two passkeys succeeded, want 1", round, ok)
+			}
+		}
+	})
+}
+
+// TestConcurrentUnlinksKeepASignInMethod: an account whose only ways in
+// are two providers unlinks both at once; one must be refused.
+func TestConcurrentUnlinksKeepASignInMethod(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		e := newOAuthEnv(t, db)
+		for round := range 3 {
+			c := e.Client(t)
+			e.idp.SetUser(oauthtest.User{Subject: "two-" + itoa(round), Email: "two-providers" + itoa(round) + "@example.com", EmailVerified: true})
+			e.signInAndExchange(t, c, "acme")
+			e.gh.SetUser(oauthtest.GitHubUser{ID: int64(1000 + round), Login: "two" + itoa(round)})
+			visit(t, c, e.oauthCallbackFor(t, c, startLink(t, c, "github")))
+			if ids := e.identities(t, c); len(ids) != 2 {
+				t.Fatalf("identities = %v, want acme and github", ids)
+			}
+			var wg sync.WaitGroup
+			results := make([]*latchkeytest.Response, 2)
+			start := make(chan struct{})
+			for i, p := range []string{"acme", "github"} {
+				wg.Go(func() {
+					<-start
+					results[i] = c.Call("auth.oauth.unlink", map[string]any{"provider": p})
+				})
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, r := range results {
+				switch {
+				case r.Status == http.StatusOK:
+					ok++
+				case r.Code() != "last_auth_method":
+					t.Errorf("unlink: %d %s", r.Status, r.Body)
+				}
+			}
+			if ok != 1 {
+				t.Errorf("round %d: %d of two concurrent unlinks of the last two identities succeeded, want 1", round, ok)
 			}
 		}
 	})
