@@ -2,13 +2,22 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/latchkey/latchkey"
 )
 
 // CreateOrg inserts an org; ErrConflict when the slug is taken.
+//
+// A taken slug inserts nothing rather than failing the statement: on
+// PostgreSQL a failed statement aborts the whole transaction, and the
+// caller retries with another slug inside it.
 func (s *Store) CreateOrg(ctx context.Context, o latchkey.Org) error {
-	return s.exec(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4)`, o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+	err := s.execOne(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+	if errors.Is(err, latchkey.ErrNotFound) {
+		return latchkey.ErrConflict
+	}
+	return err
 }
 
 // OrgByID reads an org.
