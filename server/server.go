@@ -256,7 +256,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &call{ctx: r.Context(), w: w, r: r, s: s, meta: latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}}
+	c := &call{ctx: r.Context(), w: w, r: r, s: s, meta: requestMeta(r)}
 	if err := s.authenticate(c, op); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -274,6 +274,20 @@ func truncateName(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// maxUserAgent bounds the User-Agent kept with sessions and audit events.
+const maxUserAgent = 512
+
+// requestMeta is who is asking, as flows record it. The User-Agent is
+// made valid UTF-8 (HTTP allows other bytes; PostgreSQL text does not)
+// and cut to maxUserAgent bytes.
+func requestMeta(r *http.Request) latchkey.Meta {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return latchkey.Meta{IP: clientIP(r), UserAgent: strings.ToValidUTF8(ua, "\uFFFD")}
 }
 
 // clientIP is the peer address. Behind a proxy every client shares its

@@ -160,7 +160,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.ssoFail(w, r, latchkey.CodeNotFound, errors.New("unknown protocol "+conn.Protocol))
 		return
 	}
-	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}, build)
+	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, requestMeta(r), build)
 	if err != nil {
 		s.ssoFailErr(w, r, latchkey.CodeSSOUnavailable, err)
 		return
@@ -259,7 +259,7 @@ func (s *Server) ssoSAMLACS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ssoComplete(w http.ResponseWriter, r *http.Request, conn latchkey.SSOConnection, in latchkey.SSOLogin) {
-	code, err := s.svc.CompleteSSO(r.Context(), conn.ID, in, latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()})
+	code, err := s.svc.CompleteSSO(r.Context(), conn.ID, in, requestMeta(r))
 	if err != nil {
 		s.ssoFailErr(w, r, latchkey.CodeSSOFailed, err)
 		return
