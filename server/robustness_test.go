@@ -179,6 +179,7 @@ type schemaProps struct {
 func hostileClient(t *testing.T, env *latchkeytest.Env, mode string, n int) *latchkeytest.Client {
 	t.Helper()
 	c := env.Client(t)
+	c.Header.Set("User-Agent", "hostile \xff\xfe "+strings.Repeat("u", 2000))
 	if mode == "anonymous" {
 		return c
 	}
