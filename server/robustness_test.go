@@ -275,3 +275,30 @@ func TestHostileBrowserRoutesNeverFail(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileCredentialsNeverFail: malformed bearer tokens and cookies get
+// 401 invalid_token (or the operation's anonymous answer), never a 5xx.
+func TestHostileCredentialsNeverFail(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		tokens := []string{
+			"sk_live_\xff\xfe", "sk_live_", "sk_", "pk_live_abc", "sk_live_" + strings.Repeat("a", 8000),
+			"a.b.c", "\xff.\xfe.\xfd", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "eyJhbGciOiJFZERTQSIsImtpZCI6Ilx1MDBmZiJ9.e30.AAAA",
+			"eyJ\xff.e30.AAAA", strings.Repeat(".", 5000),
+		}
+		ops := []string{"auth.me", "auth.logout", "org.api_keys.list", "auth.dashboard_token.create", "auth.sessions.list", "auth.complete_invitation"}
+		for _, tok := range tokens {
+			for _, op := range ops {
+				c := env.Client(t)
+				c.Bearer = tok
+				checkEnvelope(t, op+" bearer "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
+				c = env.Client(t)
+				c.Header.Set("Cookie", "latchkey_access="+tok+"; latchkey_refresh="+tok)
+				checkEnvelope(t, op+" cookie "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
+			}
+			c := env.Client(t)
+			c.Header.Set("Cookie", "latchkey_refresh="+tok)
+			checkEnvelope(t, "auth.refresh cookie "+tok[:min(len(tok), 20)], c.Call("auth.refresh", nil))
+		}
+	})
+}
