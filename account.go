@@ -30,7 +30,9 @@ func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, 
 	if !u.HasPassword() {
 		return Errorf(CodePasswordNotSet, "This account has no password yet. Use auth.password.set.")
 	}
-	if err := s.rateLimit(passwordCheckKey(u), ruleLoginAccount); err != nil {
+	// A stolen session must not become a password-guessing oracle: these
+	// guesses share the account's login budget.
+	if err := s.rateLimit("login-account:"+u.Email, ruleLoginAccount); err != nil {
 		return err
 	}
 	if ok, _, err := s.Config.Password.Verify(u.PasswordHash, current); err != nil || !ok {
@@ -42,7 +44,7 @@ func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, 
 	if err := checkPassword("new_password", next); err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, u, next, ac.SessionID); err != nil {
+	if err := s.setPassword(ctx, u, next, ac.SessionID, Errorf(CodeInvalidCredentials, "The current password is incorrect.")); err != nil {
 		return err
 	}
 	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: ac.Org.ID, Action: "user.password_changed", Target: u.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
@@ -67,7 +69,7 @@ func (s *Service) SetPassword(ctx context.Context, ac *AuthContext, pw string) e
 	if err := checkPassword("password", pw); err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, u, pw, ac.SessionID); err != nil {
+	if err := s.setPassword(ctx, u, pw, ac.SessionID, Errorf(CodePasswordAlreadySet, "This account already has a password. Use auth.password.change.")); err != nil {
 		return err
 	}
 	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: ac.Org.ID, Action: "user.password_set", Target: u.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
@@ -76,26 +78,33 @@ func (s *Service) SetPassword(ctx context.Context, ac *AuthContext, pw string) e
 
 // setPassword hashes and stores pw and revokes every session of the user
 // but keep (which may be empty: all of them).
-func (s *Service) setPassword(ctx context.Context, u User, pw, keep string) error {
+//
+// The user is read again inside the transaction: if the stored hash is no
+// longer the one the caller checked (a concurrent change or set won the
+// race), it returns moved; and the write starts from the fresh row, so a
+// change made meanwhile to other columns (email verification) survives.
+func (s *Service) setPassword(ctx context.Context, u User, pw, keep string, moved error) error {
 	hash, err := s.Config.Password.Hash(pw)
 	if err != nil {
 		return err
 	}
 	return s.Store.Tx(ctx, func(tx Store) error {
+		cur, err := tx.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if cur.PasswordHash != u.PasswordHash {
+			return moved
+		}
 		now := s.now()
-		u.PasswordHash = hash
-		u.UpdatedAt = now
-		if err := tx.UpdateUser(ctx, u); err != nil {
+		cur.PasswordHash = hash
+		cur.UpdatedAt = now
+		if err := tx.UpdateUser(ctx, cur); err != nil {
 			return err
 		}
 		return tx.RevokeUserSessions(ctx, u.ID, keep, now)
 	})
 }
-
-// passwordCheckKey is the rate-limit bucket of the password checks a
-// signed-in caller makes (change, delete): a stolen session must not
-// become an unlimited password oracle.
-func passwordCheckKey(u User) string { return "password-check:" + u.ID }
 
 // DeleteAccount deletes the caller and everything that is theirs: sessions,
 // identities, passkeys, challenges, and the orgs where they are the only
@@ -113,7 +122,7 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 	case u.HasPassword() && (pw == nil || *pw == ""):
 		return Invalid("password", "Enter your password to delete the account.")
 	case u.HasPassword():
-		if err := s.rateLimit(passwordCheckKey(u), ruleLoginAccount); err != nil {
+		if err := s.rateLimit("login-account:"+u.Email, ruleLoginAccount); err != nil {
 			return err
 		}
 		if ok, _, err := s.Config.Password.Verify(u.PasswordHash, *pw); err != nil || !ok {

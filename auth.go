@@ -139,13 +139,7 @@ func (s *Service) loginUser(ctx context.Context, u User, in LoginInput) (SignIn,
 		return SignIn{}, s.loginFailed(ctx, u.ID, in.Meta, "wrong_password")
 	}
 	if rehash {
-		if h, err := s.Config.Password.Hash(in.Password); err == nil {
-			u.PasswordHash = h
-			u.UpdatedAt = s.now()
-			if err := s.Store.UpdateUser(ctx, u); err != nil {
-				s.Logger.WarnContext(ctx, "password rehash not saved", "user", u.ID, "err", err)
-			}
-		}
+		s.rehashPassword(ctx, u, in.Password)
 	}
 	orgID, err := defaultOrg(ctx, s.Store, u.ID)
 	if err != nil {
@@ -158,6 +152,29 @@ func (s *Service) loginUser(ctx context.Context, u User, in LoginInput) (SignIn,
 	s.audit(ctx, AuditEvent{ActorID: u.ID, OrgID: orgID, Action: "user.login", Target: out.Session.ID, IP: in.Meta.IP, UserAgent: in.Meta.UserAgent})
 	s.track(u.ID, "login_succeeded", map[string]any{"method": "password"})
 	return out, nil
+}
+
+// rehashPassword replaces u's verified hash with one of the current
+// parameters. It re-reads the user in a transaction and gives up when the
+// hash changed meanwhile, so writing back the copy read before the (slow)
+// hashing can undo neither a concurrent password change nor an email
+// verification.
+func (s *Service) rehashPassword(ctx context.Context, u User, pw string) {
+	h, err := s.Config.Password.Hash(pw)
+	if err != nil {
+		return
+	}
+	err = s.Store.Tx(ctx, func(tx Store) error {
+		cur, err := tx.UserByID(ctx, u.ID)
+		if err != nil || cur.PasswordHash != u.PasswordHash {
+			return err
+		}
+		cur.PasswordHash, cur.UpdatedAt = h, s.now()
+		return tx.UpdateUser(ctx, cur)
+	})
+	if err != nil {
+		s.Logger.WarnContext(ctx, "password rehash not saved", "user", u.ID, "err", err)
+	}
 }
 
 func (s *Service) loginFailed(ctx context.Context, userID string, m Meta, reason string) error {

@@ -196,6 +196,33 @@ func (s *Service) Logout(ctx context.Context, ac *AuthContext) error {
 	return s.revokeSession(ctx, ac, ac.SessionID, "session.logout")
 }
 
+// LogoutExpired revokes the session of an access token whose signature is
+// ours but which has expired: a browser that comes back after the access
+// cookie's lifetime and signs out must not leave its session (and refresh
+// token) alive. Any other token is ignored; the caller clears the cookies
+// either way.
+func (s *Service) LogoutExpired(ctx context.Context, token string, m Meta) error {
+	c, err := s.keys.verify(ctx, token)
+	if err != nil || c.Issuer != s.Config.Issuer || c.SessionID == "" {
+		return nil
+	}
+	ses, err := s.Store.SessionByID(ctx, c.SessionID)
+	if errors.Is(err, ErrNotFound) || (err == nil && ses.UserID != c.Subject) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !ses.RevokedAt.IsZero() {
+		return nil
+	}
+	ses.RevokedAt = s.now()
+	if err := s.Store.UpdateSession(ctx, ses); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEvent{ActorID: ses.UserID, OrgID: ses.OrgID, Action: "session.logout", Target: ses.ID, IP: m.IP, UserAgent: m.UserAgent})
+	return nil
+}
+
 // LogoutRefresh revokes the session a refresh token belongs to; browsers
 // whose access cookie expired still sign out cleanly.
 func (s *Service) LogoutRefresh(ctx context.Context, refreshToken string) error {

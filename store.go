@@ -18,6 +18,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	CreateUser(ctx context.Context, u User) error
+	// UserByID reads a user; inside Tx it locks the row until the end.
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserForUpdate reads a user and, inside Tx, locks the row until the
 	// transaction ends: flows that remove a way to sign in take it first,
@@ -43,7 +44,8 @@ type Store interface {
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionByID(ctx context.Context, id string) (Session, error)
-	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at and revoked_at.
+	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at
+	// and revoked_at; a revoked session stays revoked whatever x says.
 	UpdateSession(ctx context.Context, s Session) error
 	// ActiveSessions lists the user's sessions not revoked nor expired at now.
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)

@@ -35,11 +35,30 @@ type accessClaims struct {
 }
 
 type keyring struct {
-	mu     sync.RWMutex
-	keys   map[string]ed25519.PublicKey
-	signer SigningKey
-	store  Store
+	mu       sync.RWMutex
+	keys     map[string]ed25519.PublicKey
+	signer   SigningKey
+	store    Store
+	reloaded time.Time // last reload for an unknown kid
+
+	// verified remembers the claims of tokens whose signature checked out,
+	// because a dashboard presents the same access token on every page
+	// load for its whole life and Ed25519 verification is most of the cost
+	// of auth.me. It caches the signature check only: expiry and the
+	// session (revocation) are checked on every request by the caller.
+	// Whoever adds key retirement must clear it when a key is withdrawn.
+	cacheMu  sync.Mutex
+	verified map[string]accessClaims
 }
+
+// maxVerified bounds the cache; when full it starts over (a burst of new
+// tokens costs one verification each, as without the cache).
+const maxVerified = 20000
+
+// keyReloadEvery bounds how often tokens naming an unknown kid make the
+// node re-read the signing keys: without it every forged token would cost
+// a database read and a key derivation per stored key.
+const keyReloadEvery = time.Second
 
 // loadKeys reads the signing keys, creating the first one on a fresh
 // database, and signs with the newest.
@@ -96,6 +115,27 @@ var errMalformedJWT = errors.New("malformed token")
 // returns its claims. Expiry is the caller's to check. Only EdDSA is
 // accepted, whatever the header says, so no algorithm confusion.
 func (kr *keyring) verify(ctx context.Context, token string) (accessClaims, error) {
+	kr.cacheMu.Lock()
+	c, ok := kr.verified[token]
+	kr.cacheMu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := kr.verifySignature(ctx, token)
+	if err != nil {
+		return c, err
+	}
+	kr.cacheMu.Lock()
+	if len(kr.verified) >= maxVerified || kr.verified == nil {
+		kr.verified = make(map[string]accessClaims, 1024)
+	}
+	kr.verified[token] = c
+	kr.cacheMu.Unlock()
+	return c, nil
+}
+
+// verifySignature is verify without the cache.
+func (kr *keyring) verifySignature(ctx context.Context, token string) (accessClaims, error) {
 	var c accessClaims
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
@@ -150,12 +190,19 @@ func (kr *keyring) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 	if kid == "" || len(kid) > 64 {
 		return nil, errMalformedJWT
 	}
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if pub, ok = kr.keys[kid]; ok {
+		return pub, nil // another request reloaded meanwhile
+	}
+	if time.Since(kr.reloaded) < keyReloadEvery {
+		return nil, errMalformedJWT
+	}
+	kr.reloaded = time.Now()
 	list, err := kr.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	kr.mu.Lock()
-	defer kr.mu.Unlock()
 	for _, k := range list {
 		kr.keys[k.KID] = k.PrivateKey.Public().(ed25519.PublicKey)
 	}

@@ -38,7 +38,8 @@ func NormalizeEmail(field, email string) (string, error) {
 		return "", Invalid(field, "The email address is too long.")
 	}
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+	// U+FFFD is what a JSON decoder makes of a lone surrogate: never a real address.
+	if err != nil || strings.ContainsRune(email, utf8.RuneError) || a.Address != email || a.Name != "" || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		return "", Invalid(field, "That is not a valid email address.")
 	}
 	return email, nil

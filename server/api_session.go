@@ -144,6 +144,10 @@ func (s *Server) logout(c *call) error {
 	err := s.authenticate(c, operation{Name: "auth.logout", Auth: authSession})
 	if err != nil {
 		if !bearer && latchkey.ErrorCode(err) == latchkey.CodeInvalidToken {
+			// An expired cookie still names its session: revoke it too.
+			if err := s.svc.LogoutExpired(c.ctx, ck.Value, c.meta); err != nil {
+				return err
+			}
 			s.clearSessionCookies(c.w)
 			return nil
 		}

@@ -87,13 +87,13 @@ func TestHostileBodiesNeverFail(t *testing.T) {
 				for what, body := range bodies {
 					r := c.Call(op, body)
 					seen[r.Status]++
-					checkEnvelope(t, op+" "+mode+" "+what, r)
+					checkNoFailure(t, op+" "+mode+" "+what, r)
 					if (op == "auth.logout" || op == "auth.account.delete" || op == "auth.sessions.revoke") && r.Status == http.StatusOK {
 						c = hostileClient(t, env, mode, n) // the credential is gone; get another
 						n++
 					}
 				}
-				checkEnvelope(t, op+" "+mode+" GET", c.Do(http.MethodGet, "/v1/"+op+"?token=%00%ff&redirect_to=//evil.com", nil, nil))
+				checkNoFailure(t, op+" "+mode+" GET", c.Do(http.MethodGet, "/v1/"+op+"?token=%00%ff&redirect_to=//evil.com", nil, nil))
 			}
 		}
 	})
@@ -201,8 +201,8 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// checkEnvelope fails on a 5xx and on a 4xx without the error envelope.
-func checkEnvelope(t *testing.T, what string, r *latchkeytest.Response) {
+// checkNoFailure fails on a 5xx and on a 4xx without the error envelope.
+func checkNoFailure(t *testing.T, what string, r *latchkeytest.Response) {
 	t.Helper()
 	if r.Status >= 500 {
 		t.Errorf("%s: %d %.300s", what, r.Status, r.Body)
@@ -291,14 +291,14 @@ func TestHostileCredentialsNeverFail(t *testing.T) {
 			for _, op := range ops {
 				c := env.Client(t)
 				c.Bearer = tok
-				checkEnvelope(t, op+" bearer "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
+				checkNoFailure(t, op+" bearer "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
 				c = env.Client(t)
 				c.Header.Set("Cookie", "latchkey_access="+tok+"; latchkey_refresh="+tok)
-				checkEnvelope(t, op+" cookie "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
+				checkNoFailure(t, op+" cookie "+tok[:min(len(tok), 20)], c.Call(op, map[string]any{}))
 			}
 			c := env.Client(t)
 			c.Header.Set("Cookie", "latchkey_refresh="+tok)
-			checkEnvelope(t, "auth.refresh cookie "+tok[:min(len(tok), 20)], c.Call("auth.refresh", nil))
+			checkNoFailure(t, "auth.refresh cookie "+tok[:min(len(tok), 20)], c.Call("auth.refresh", nil))
 		}
 	})
 }

@@ -59,3 +59,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 		s.writeError(w, r, errNoRoute)
 	})
 }
+
+// Operations lists the name of every registered RPC, in declaration order:
+// what /v1/openapi.json must describe.
+func (s *Server) Operations() []string {
+	names := make([]string, len(s.list))
+	for i, op := range s.list {
+		names[i] = op.Name
+	}
+	return names
+}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey"
 )
@@ -99,6 +101,11 @@ func decodeStrict(body []byte, v any) error {
 	if body[0] != '{' {
 		return latchkey.Invalid("", "The request body must be a JSON object.")
 	}
+	// encoding/json would silently turn invalid bytes into U+FFFD, so a
+	// password could be stored as something the client never sent.
+	if !utf8.Valid(body) {
+		return latchkey.Invalid("", "The request body is not valid UTF-8.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -109,6 +116,31 @@ func decodeStrict(body []byte, v any) error {
 	}
 	if field, ok := nulField(reflect.ValueOf(v), ""); ok {
 		return latchkey.Invalid(field, "Field %q must not contain NUL characters.", field)
+	}
+	return checkKeys(body, reflect.TypeOf(v).Elem())
+}
+
+// checkKeys rejects top-level keys that match a field only by ignoring
+// case ("Email" for "email"), which encoding/json accepts silently.
+func checkKeys(body []byte, t reflect.Type) error {
+	names := fieldNames(t)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return latchkey.Invalid("", "The request body is not valid JSON.")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return latchkey.Invalid("", "The request body is not valid JSON.")
+		}
+		if !names[key] {
+			return latchkey.Invalid(key, "Unknown field %q.", key)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return latchkey.Invalid(key, "The request body is not valid JSON.")
+		}
 	}
 	return nil
 }
@@ -163,6 +195,35 @@ func nulField(v reflect.Value, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+var fieldNameCache sync.Map // reflect.Type → map[string]bool
+
+// fieldNames returns the JSON names of a struct type's fields.
+func fieldNames(t reflect.Type) map[string]bool {
+	if m, ok := fieldNameCache.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	names := map[string]bool{}
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case f.Anonymous && name == "":
+				for n := range fieldNames(f.Type) {
+					names[n] = true
+				}
+			case name == "-" || !f.IsExported():
+			case name == "":
+				names[f.Name] = true
+			default:
+				names[name] = true
+			}
+		}
+	}
+	fieldNameCache.Store(t, names)
+	return names
 }
 
 func decodeError(err error) error {

@@ -2,22 +2,27 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/latchkey/latchkey"
 )
 
-// CreateOrg inserts an org; ErrConflict when the slug is taken.
-//
-// A taken slug inserts nothing rather than failing the statement: on
-// PostgreSQL a failed statement aborts the whole transaction, and the
-// caller retries with another slug inside it.
+// CreateOrg inserts an org; ErrConflict when the slug is taken. A taken
+// slug is not an SQL error (ON CONFLICT DO NOTHING), so the transaction
+// stays usable for a retry with another slug: on PostgreSQL a failed
+// statement aborts the whole transaction.
 func (s *Store) CreateOrg(ctx context.Context, o latchkey.Org) error {
-	err := s.execOne(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, o.ID, o.Name, o.Slug, ts(o.CreatedAt))
-	if errors.Is(err, latchkey.ErrNotFound) {
-		return latchkey.ErrConflict
+	res, err := s.w.ExecContext(ctx, `INSERT INTO orgs (id, name, slug, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING`,
+		o.ID, o.Name, o.Slug, ts(o.CreatedAt))
+	if err != nil {
+		return translate(err)
 	}
-	return err
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: slug %q is taken", latchkey.ErrConflict, o.Slug)
+	}
+	return nil
 }
 
 // OrgByID reads an org.

@@ -32,9 +32,12 @@ func (s *Store) SessionByID(ctx context.Context, id string) (latchkey.Session, e
 	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 }
 
-// UpdateSession writes a session's mutable columns.
+// UpdateSession writes a session's mutable columns. A revoked session stays
+// revoked, at its first revocation time: a flow that read the session just
+// before a concurrent logout (a refresh, an org switch) must not write it
+// back to life.
 func (s *Store) UpdateSession(ctx context.Context, x latchkey.Session) error {
-	return s.execOne(ctx, `UPDATE sessions SET org_id = $2, last_seen_at = $3, expires_at = $4, authenticated_at = $5, revoked_at = $6 WHERE id = $1`,
+	return s.execOne(ctx, `UPDATE sessions SET org_id = $2, last_seen_at = $3, expires_at = $4, authenticated_at = $5, revoked_at = COALESCE(revoked_at, $6) WHERE id = $1`,
 		x.ID, x.OrgID, ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt))
 }
 
@@ -69,16 +72,14 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var created, seen, expires, authed, uCreated, uUpdated int64
 	var revoked sql.NullInt64
 	var hash sql.NullString
-	err := s.r.QueryRowContext(ctx, `
-		SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at,
-		       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
-		       o.name, o.slug, m.role
-		FROM sessions s
-		JOIN users u ON u.id = s.user_id
-		JOIN orgs o ON o.id = s.org_id
-		JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
-		WHERE s.id = $1`, sessionID).Scan(
-		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked,
+	var row *sql.Row
+	if !s.inTx && s.db.sessionAuth != nil {
+		row = s.db.sessionAuth.QueryRowContext(ctx, sessionID)
+	} else {
+		row = s.r.QueryRowContext(ctx, sessionAuthQuery, sessionID)
+	}
+	err := row.Scan(
+		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent,
 		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,
 		&a.Org.Name, &a.Org.Slug, &a.Role)
 	if err != nil {
@@ -112,3 +113,14 @@ func (s *Store) RefreshTokenForUpdate(ctx context.Context, hash string) (latchke
 func (s *Store) MarkRefreshTokenRotated(ctx context.Context, hash string, at time.Time) error {
 	return s.execOne(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1`, hash, ts(at))
 }
+
+// sessionAuthQuery reads a session with its user, org and role.
+const sessionAuthQuery = `
+	SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at, s.ip, s.user_agent,
+	       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
+	       o.name, o.slug, m.role
+	FROM sessions s
+	JOIN users u ON u.id = s.user_id
+	JOIN orgs o ON o.id = s.org_id
+	JOIN memberships m ON m.user_id = s.user_id AND m.org_id = s.org_id
+	WHERE s.id = $1`

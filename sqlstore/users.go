@@ -24,9 +24,10 @@ func (s *Store) CreateUser(ctx context.Context, u latchkey.User) error {
 		u.ID, u.Email, u.EmailVerified, u.Name, nullString(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
 }
 
-// UserByID reads a user.
+// UserByID reads a user, locking the row inside a transaction so that a
+// flow that reads, decides and writes the user is not raced by another.
 func (s *Store) UserByID(ctx context.Context, id string) (latchkey.User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+s.forUpdate(), id))
 }
 
 // UserForUpdate reads a user, locking the row inside a transaction.

@@ -138,6 +138,20 @@ func (c *config) list(env string) []string {
 	return out
 }
 
+// origins checks a comma-separated list of browser origins
+// (scheme://host[:port]); an entry the server could never match, such as
+// one without a scheme, would otherwise be dropped without a word.
+func (c *config) origins(env string) []string {
+	list := c.list(env)
+	for _, o := range list {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+			c.fail(env, "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	return list
+}
+
 func (c *config) onOff(env string) bool {
 	switch strings.ToLower(c.raw[env]) {
 	case "on", "true", "1", "yes":
@@ -201,6 +215,11 @@ func (c *config) domainConfig() latchkey.Config {
 		Time:    uint32(c.uint("LATCHKEY_ARGON2_TIME", 100)),
 		Threads: uint8(c.uint("LATCHKEY_ARGON2_THREADS", 255)),
 	}}
+	// argon2id needs 8 KiB per lane; below that every hash would fail at
+	// sign-up time instead of here.
+	if p := cfg.Password.Params; p.Threads > 0 && p.Memory > 0 && p.Memory < 8*uint32(p.Threads) {
+		c.fail("LATCHKEY_ARGON2_MEMORY", "%d KiB is less than 8 KiB per thread (%d threads)", p.Memory, p.Threads)
+	}
 	cfg.SecretKey = c.secretKey("LATCHKEY_SECRET_KEY")
 	return cfg
 }

@@ -27,7 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := c.addr("LATCHKEY_ADDR")
 	dbURL := c.databaseURL("LATCHKEY_DATABASE_URL")
 	dcfg := c.domainConfig()
-	cors := c.list("LATCHKEY_CORS_ORIGINS")
+	cors := c.origins("LATCHKEY_CORS_ORIGINS")
 	logger := newLogger(c, stderr)
 	sender := c.mailSender(logger)
 	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
@@ -74,7 +74,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("LATCHKEY_ADDR: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// ReadTimeout bounds a slow body too (the 64 KiB limit bounds only its
+	// size), so trickling clients cannot hold connections open for ever.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	fmt.Fprintf(stdout, "Latchkey listening on http://%s (public URL %s, database %s)\n", ln.Addr(), dcfg.PublicURL, redactURL(dbURL))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
