@@ -129,8 +129,8 @@ func (s *Service) DashboardLoginURL() string {
 // origin (an absolute URL there, or a plain path), else the dashboard.
 func (s *Service) dashboardDestination(redirectTo string) string {
 	home := strings.TrimRight(s.Config.DashboardURL, "/") + "/"
-	if redirectTo == "" || strings.ContainsAny(redirectTo, "\\\r\n\t ") {
-		return home
+	if redirectTo == "" || strings.ContainsAny(redirectTo, "\\ ") || strings.ContainsFunc(redirectTo, isControl) {
+		return home // a control character would even break the Location header
 	}
 	dash, err := url.Parse(s.Config.DashboardURL)
 	if err != nil {
@@ -146,3 +146,6 @@ func (s *Service) dashboardDestination(redirectTo string) string {
 	}
 	return u.String()
 }
+
+// isControl reports an ASCII control character (tabs and newlines included).
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }

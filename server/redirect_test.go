@@ -54,6 +54,17 @@ var hostileDestinations = []string{
 	"http://127.0.0.1:1.evil.com/",
 	"DASH.evil.com/",
 	"DASH@evil.com/",
+	"http://HOST%2F@evil.com/",
+	"http://HOST%40evil.com/",
+	"http://evil.com#@HOST/",
+	"http://evil.com?@HOST/",
+	"http://evil.com\\@HOST/",
+	"http://[::1]@evil.com/",
+	"//HOST@evil.com/",
+	"/%09/evil.com",
+	"/\x00/evil.com",
+	"/\x0b/evil.com",
+	"\x01//evil.com",
 }
 
 // checkOnDashboard fails unless dest is empty or an address on the
