@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/oauth"
+	"github.com/latchkey/latchkey/sso"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -33,8 +34,15 @@ type Config struct {
 	// PasswordEnabled and friends feed auth.providers.
 	PasskeyEnabled bool
 	// SSOHTTPClient makes the requests to SSO identity providers
-	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
+	// (metadata, discovery, tokens); nil means sso.NewHTTPClient, which
+	// refuses non-public addresses unless SSOAllowPrivateNetworks. A
+	// client set here replaces it, guard included.
 	SSOHTTPClient *http.Client
+	// SSOAllowPrivateNetworks lets SSO connections point at loopback,
+	// private and link-local addresses (development, or IdPs on the
+	// operator's own network). Org admins are untrusted: keep it off on a
+	// deployment where anyone can sign up.
+	SSOAllowPrivateNetworks bool
 	// OAuth holds the enabled identity providers; nil means none.
 	OAuth *oauth.Registry
 }
@@ -57,6 +65,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, ops: map[string]operation{}, mux: http.NewServeMux()}
+	s.sso.client = sso.NewHTTPClient(cfg.SSOAllowPrivateNetworks)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -20,9 +20,10 @@ const ssoCookie = "latchkey_sso"
 // ssoState holds what the SSO routes reuse between requests: OIDC
 // providers (their discovery documents) and the SAML SP key pair.
 type ssoState struct {
-	mu   sync.Mutex
-	oidc map[string]*oauth.OIDC // by connection id
-	keys *sso.KeyPair
+	client *http.Client // to the IdPs, built by New; see ssoHTTPClient
+	mu     sync.Mutex
+	oidc   map[string]*oauth.OIDC // by connection id
+	keys   *sso.KeyPair
 }
 
 // ssoURLs are a connection's endpoints at this server.
@@ -33,11 +34,13 @@ func (s *Server) ssoURLs(id string) ssoURLs {
 	return ssoURLs{start: base + "/start", oidcCallback: base + "/oidc/callback", samlMetadata: base + "/saml/metadata", samlACS: base + "/saml/acs"}
 }
 
+// ssoHTTPClient is the client for everything an org admin's connection
+// makes the server fetch; by default it refuses non-public addresses.
 func (s *Server) ssoHTTPClient() *http.Client {
 	if s.cfg.SSOHTTPClient != nil {
 		return s.cfg.SSOHTTPClient
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return s.sso.client
 }
 
 func (s *Server) ssoRoutes(mux *http.ServeMux) {
