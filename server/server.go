@@ -31,13 +31,8 @@ type Config struct {
 	// CORSOrigins are extra browser origins allowed to call the API with
 	// credentials, besides the public and dashboard origins.
 	CORSOrigins []string
-	// PasswordEnabled and friends feed auth.providers.
+	// PasskeyEnabled feeds auth.providers.
 	PasskeyEnabled bool
-	// SSOHTTPClient makes the requests to SSO identity providers
-	// (metadata, discovery, tokens); nil means sso.NewHTTPClient, which
-	// refuses non-public addresses unless SSOAllowPrivateNetworks. A
-	// client set here replaces it, guard included.
-	SSOHTTPClient *http.Client
 	// SSOAllowPrivateNetworks lets SSO connections point at loopback,
 	// private and link-local addresses (development, or IdPs on the
 	// operator's own network). Org admins are untrusted: keep it off on a

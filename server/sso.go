@@ -36,12 +36,7 @@ func (s *Server) ssoURLs(id string) ssoURLs {
 
 // ssoHTTPClient is the client for everything an org admin's connection
 // makes the server fetch; by default it refuses non-public addresses.
-func (s *Server) ssoHTTPClient() *http.Client {
-	if s.cfg.SSOHTTPClient != nil {
-		return s.cfg.SSOHTTPClient
-	}
-	return s.sso.client
-}
+func (s *Server) ssoHTTPClient() *http.Client { return s.sso.client }
 
 func (s *Server) ssoRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /sso/{id}/start", s.ssoStart)
