@@ -31,8 +31,6 @@ type Config struct {
 	// CORSOrigins are extra browser origins allowed to call the API with
 	// credentials, besides the public and dashboard origins.
 	CORSOrigins []string
-	// PasskeyEnabled feeds auth.providers.
-	PasskeyEnabled bool
 	// SSOAllowPrivateNetworks lets SSO connections point at loopback,
 	// private and link-local addresses (development, or IdPs on the
 	// operator's own network). Org admins are untrusted: keep it off on a
