@@ -2,6 +2,8 @@ package latchkey
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -134,9 +136,15 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 		if err != nil {
 			return err
 		}
+		// One order for every deletion, so two of them never lock the
+		// same orgs in opposite orders.
+		slices.SortFunc(ms, func(a, b Membership) int { return strings.Compare(a.OrgID, b.OrgID) })
 		var solo []string
 		for _, m := range ms {
-			n, err := tx.CountMembers(ctx, m.OrgID)
+			// Locking the org's members (as role changes do) stops two
+			// owners who delete themselves at once from both seeing the
+			// other still there and leaving the org without an owner.
+			n, owners, err := headcount(ctx, tx, m.OrgID)
 			if err != nil {
 				return err
 			}
@@ -144,14 +152,8 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 				solo = append(solo, m.OrgID)
 				continue
 			}
-			if m.Role == RoleOwner {
-				owners, err := s.countOwners(ctx, tx, m.OrgID)
-				if err != nil {
-					return err
-				}
-				if owners == 1 {
-					return Errorf(CodeOrgHasOtherMembers, "You own an organization with other members. Transfer ownership first.")
-				}
+			if m.Role == RoleOwner && owners == 1 {
+				return Errorf(CodeOrgHasOtherMembers, "You own an organization with other members. Transfer ownership first.")
 			}
 		}
 		for _, id := range solo {
@@ -169,17 +171,17 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 	return nil
 }
 
-// countOwners counts the owners of an org.
-func (s *Service) countOwners(ctx context.Context, st Store, orgID string) (int, error) {
-	ms, err := st.Members(ctx, orgID)
+// headcount counts an org's members and owners, locking their rows
+// until the transaction ends.
+func headcount(ctx context.Context, tx Store, orgID string) (members, owners int, err error) {
+	ms, err := tx.OrgMembers(ctx, orgID)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n := 0
 	for _, m := range ms {
 		if m.Role == RoleOwner {
-			n++
+			owners++
 		}
 	}
-	return n, nil
+	return len(ms), owners, nil
 }

@@ -39,7 +39,33 @@ func (s *Service) issueToken(ctx context.Context, st Store, c Challenge, ttl tim
 	if err := st.CreateChallenge(ctx, c); err != nil {
 		return "", err
 	}
+	s.sweepChallenges(ctx)
 	return token, nil
+}
+
+// Challenges that are never redeemed (a sign-in begun and abandoned) would
+// stay forever, and anonymous callers can start them: once a minute per
+// node, a background sweep deletes those dead for an hour. The hour keeps
+// expired email codes, which still count toward the hourly send limit.
+const (
+	sweepEvery = time.Minute
+	sweepAfter = time.Hour
+)
+
+// sweepChallenges starts the sweep when the last one is a minute old. It
+// runs in the background, on its own connection: the caller may hold a
+// transaction.
+func (s *Service) sweepChallenges(ctx context.Context) {
+	now := s.now()
+	last := s.swept.Load()
+	if now.UnixMicro()-last < sweepEvery.Microseconds() || !s.swept.CompareAndSwap(last, now.UnixMicro()) {
+		return
+	}
+	s.bg.run(ctx, func(ctx context.Context) {
+		if err := s.Store.DeleteChallengesExpiredBefore(ctx, now.Add(-sweepAfter)); err != nil {
+			s.Logger.WarnContext(ctx, "sweep of expired challenges failed", "err", err)
+		}
+	})
 }
 
 // redeemToken finds the live challenge of kind for token and deletes it, so
@@ -55,7 +81,9 @@ func (s *Service) redeemToken(ctx context.Context, st Store, kind, token string,
 	} else if err != nil {
 		return Challenge{}, err
 	}
-	if err := st.DeleteChallenge(ctx, c.ID); err != nil {
+	if err := st.DeleteChallenge(ctx, c.ID); errors.Is(err, ErrNotFound) {
+		return Challenge{}, invalid // a concurrent request redeemed it first
+	} else if err != nil {
 		return Challenge{}, err
 	}
 	if !s.now().Before(c.ExpiresAt) {

@@ -80,6 +80,9 @@ var errDashboardToken = Errorf(CodeInvalidToken, "The dashboard link is invalid,
 // org's first member in, in that org, and returns the sign-in and where
 // the browser goes next.
 func (s *Service) ExchangeDashboardToken(ctx context.Context, token string, m Meta) (SignIn, string, error) {
+	if err := s.rateLimit("code-ip:"+m.IP, ruleCodeIP); err != nil {
+		return SignIn{}, "", err
+	}
 	var c Challenge
 	err := s.Store.Tx(ctx, func(tx Store) error {
 		var err error
@@ -126,8 +129,8 @@ func (s *Service) DashboardLoginURL() string {
 // origin (an absolute URL there, or a plain path), else the dashboard.
 func (s *Service) dashboardDestination(redirectTo string) string {
 	home := strings.TrimRight(s.Config.DashboardURL, "/") + "/"
-	if redirectTo == "" || strings.ContainsAny(redirectTo, "\\\r\n\t ") {
-		return home
+	if redirectTo == "" || strings.ContainsAny(redirectTo, "\\ ") || strings.ContainsFunc(redirectTo, isControl) {
+		return home // a control character would even break the Location header
 	}
 	dash, err := url.Parse(s.Config.DashboardURL)
 	if err != nil {
@@ -143,3 +146,6 @@ func (s *Service) dashboardDestination(redirectTo string) string {
 	}
 	return u.String()
 }
+
+// isControl reports an ASCII control character (tabs and newlines included).
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }

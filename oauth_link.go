@@ -121,14 +121,18 @@ func (s *Service) ConfirmOAuthTransfer(ctx context.Context, ac *AuthContext, tok
 		if err := json.Unmarshal(c.Payload, &p); err != nil {
 			return err
 		}
+		// Lock the account the identity leaves before reading it, as an
+		// unlink does, so neither can leave the other's as its last method.
+		from, err := tx.UserForUpdate(ctx, p.FromUserID)
+		if errors.Is(err, ErrNotFound) {
+			return invalid
+		} else if err != nil {
+			return err
+		}
 		ident, err := tx.OAuthIdentityBySubject(ctx, p.Provider, p.Subject)
 		if errors.Is(err, ErrNotFound) || (err == nil && (ident.ID != p.IdentityID || ident.UserID != p.FromUserID)) {
 			return invalid // unlinked or moved since the token was issued
 		} else if err != nil {
-			return err
-		}
-		from, err := tx.UserByID(ctx, ident.UserID)
-		if err != nil {
 			return err
 		}
 		if n, err := s.signInMethods(ctx, tx, from); err != nil {
@@ -190,7 +194,7 @@ func (s *Service) UnlinkOAuth(ctx context.Context, ac *AuthContext, provider str
 	}
 	var gone OAuthIdentity
 	err := s.Store.Tx(ctx, func(tx Store) error {
-		u, err := tx.UserByID(ctx, ac.User.ID)
+		u, err := tx.UserForUpdate(ctx, ac.User.ID) // first: removals of sign-in methods serialize
 		if err != nil {
 			return err
 		}
@@ -255,12 +259,17 @@ func (s *Service) SafeRedirect(raw string) string {
 		return ""
 	}
 	if !u.IsAbs() {
-		if u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(raw, "//") {
+		if u.Host != "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
 			return ""
 		}
 		u = dash.ResolveReference(u)
 	}
 	if !strings.EqualFold(u.Scheme, dash.Scheme) || !strings.EqualFold(u.Host, dash.Host) {
+		return ""
+	}
+	// "/.//evil.com" resolves to a path starting "//", which the OAuth
+	// callback hands on as ?next= and a page would read as another host.
+	if strings.HasPrefix(u.EscapedPath(), "//") {
 		return ""
 	}
 	return u.String()

@@ -220,7 +220,11 @@ func (s *Service) DeletePasskey(ctx context.Context, ac *AuthContext, id string)
 		return Invalid("id", "id is required.")
 	}
 	err := s.Store.Tx(ctx, func(tx Store) error {
-		ps, err := tx.PasskeysOfUser(ctx, ac.User.ID) // locks them: deletes serialize
+		u, err := tx.UserForUpdate(ctx, ac.User.ID) // first: removals of sign-in methods serialize
+		if err != nil {
+			return err
+		}
+		ps, err := tx.PasskeysOfUser(ctx, ac.User.ID)
 		if err != nil {
 			return err
 		}
@@ -230,10 +234,6 @@ func (s *Service) DeletePasskey(ctx context.Context, ac *AuthContext, id string)
 		}
 		if !found {
 			return errNoSuchPasskey
-		}
-		u, err := tx.UserByID(ctx, ac.User.ID)
-		if err != nil {
-			return err
 		}
 		if n, err := s.signInMethods(ctx, tx, u); err != nil {
 			return err

@@ -3,6 +3,7 @@ package latchkey
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/passkey"
@@ -74,7 +75,8 @@ type Service struct {
 
 	keys   *keyring
 	limits *limiter
-	bg     background // flows finished after the response (reset.go)
+	bg     background   // flows finished after the response (reset.go)
+	swept  atomic.Int64 // Unix microseconds of the last sweep of dead challenges
 }
 
 // Open prepares the service: loads (or on a fresh database creates) the

@@ -74,6 +74,7 @@ func (s *Service) BeginSSO(ctx context.Context, connectionID string, m Meta, bui
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
 		return "", "", err
 	}
+	s.sweepChallenges(ctx)
 	return redirect, browserSecret, nil
 }
 

@@ -20,6 +20,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) error
 	// UserByID reads a user; inside Tx it locks the row until the end.
 	UserByID(ctx context.Context, id string) (User, error)
+	// UserForUpdate reads a user and, inside Tx, locks the row until the
+	// transaction ends: flows that remove a way to sign in take it first,
+	// so that two of them cannot each leave the other's as the last.
+	UserForUpdate(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// UpdateUser writes email, email_verified, name, password_hash and updated_at.
 	UpdateUser(ctx context.Context, u User) error
@@ -65,6 +69,9 @@ type Store interface {
 	UpdateChallenge(ctx context.Context, c Challenge) error
 	DeleteChallenge(ctx context.Context, id string) error
 	DeleteChallengesOf(ctx context.Context, kind, userID string) error
+	// DeleteChallengesExpiredBefore deletes every challenge whose expiry
+	// is before t.
+	DeleteChallengesExpiredBefore(ctx context.Context, t time.Time) error
 
 	OAuthIdentitiesOfUser(ctx context.Context, userID string) ([]OAuthIdentity, error)
 

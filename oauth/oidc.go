@@ -131,6 +131,10 @@ func (p *OIDC) fillFromUserInfo(ctx context.Context, tok *oauth2.Token, id *Iden
 	return nil
 }
 
+// Discover fetches the provider's discovery document, unless an earlier
+// call did, so a caller can check an issuer before using it.
+func (p *OIDC) Discover(ctx context.Context) error { return p.discover(ctx) }
+
 // discover fetches the discovery document once it succeeds; callers wait
 // on the mutex rather than all asking a struggling provider at once.
 func (p *OIDC) discover(ctx context.Context) error {

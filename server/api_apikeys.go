@@ -153,11 +153,11 @@ func (s *Server) apiKeyOps() []operation {
 
 // exchangeDashboardToken answers a browser with 302s only, never JSON.
 func (s *Server) exchangeDashboardToken(w http.ResponseWriter, r *http.Request) {
-	meta := latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}
+	meta := requestMeta(r)
 	in, dest, err := s.svc.ExchangeDashboardToken(r.Context(), r.URL.Query().Get("token"), meta)
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		if latchkey.ErrorCode(err) != latchkey.CodeInvalidToken {
+		if code := latchkey.ErrorCode(err); code != latchkey.CodeInvalidToken && code != latchkey.CodeRateLimited {
 			s.log.ErrorContext(r.Context(), "dashboard token exchange failed", "err", err)
 		}
 		http.Redirect(w, r, s.svc.DashboardLoginURL(), http.StatusFound)

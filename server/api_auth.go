@@ -146,7 +146,7 @@ type oauthProvider struct {
 func (s *Server) providers() providersJSON {
 	out := providersJSON{
 		Password: enabledJSON{true},
-		Passkey:  enabledJSON{s.cfg.PasskeyEnabled || s.svc.Passkeys != nil},
+		Passkey:  enabledJSON{s.svc.Passkeys != nil},
 		OAuth:    []oauthProvider{},
 		SSO:      enabledJSON{true},
 	}

@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/sso"
 )
 
@@ -124,37 +127,68 @@ func (s *Server) ssoOps() []operation {
 }
 
 // ssoConnectionInput checks the protocol side of a new connection: SAML
-// metadata is fetched (when given by URL) and must parse.
+// metadata is fetched (when given by URL) and must parse; an OIDC issuer
+// must answer its discovery document.
 func (s *Server) ssoConnectionInput(ctx context.Context, req ssoConnectionRequest) (latchkey.SSOConnectionInput, error) {
 	in := latchkey.SSOConnectionInput{
 		Protocol: req.Protocol, Domains: req.Domains, Enforced: req.Enforced,
 		Issuer: req.Issuer, ClientID: req.ClientID, ClientSecret: req.ClientSecret,
 		IdPMetadataURL: req.IdPMetadataURL, IdPMetadataXML: req.IdPMetadataXML,
 	}
-	if req.Protocol != latchkey.SSOProtocolSAML {
+	switch req.Protocol {
+	case latchkey.SSOProtocolOIDC:
+		return in, s.checkOIDCIssuer(ctx, req)
+	case latchkey.SSOProtocolSAML:
+	default:
 		return in, nil
 	}
-	field := "idp_metadata_xml"
 	switch {
 	case req.IdPMetadataURL != "" && req.IdPMetadataXML != "":
 		return in, latchkey.Invalid("idp_metadata_url", "Give idp_metadata_url or idp_metadata_xml, not both.")
 	case req.IdPMetadataURL != "":
-		field = "idp_metadata_url"
 		data, err := sso.FetchIdPMetadata(ctx, s.ssoHTTPClient(), req.IdPMetadataURL)
+		if err == nil {
+			_, err = sso.ParseIdPMetadata(data)
+		}
 		if err != nil {
-			s.log.InfoContext(ctx, "IdP metadata fetch failed", "err", err)
-			return in, latchkey.Invalid(field, "The IdP metadata could not be fetched from that URL.")
+			return in, s.idpUnreachable(ctx, "idp_metadata_url", err)
 		}
 		in.IdPMetadataXML = string(data)
 	case req.IdPMetadataXML == "":
 		return in, latchkey.Invalid("idp_metadata_url", "Give idp_metadata_url or idp_metadata_xml.")
-	}
-	if _, err := sso.ParseIdPMetadata([]byte(in.IdPMetadataXML)); err != nil {
-		msg := "The IdP metadata is not usable SAML 2.0 IdP metadata."
-		if errors.Is(err, sso.ErrInvalidMetadata) {
-			msg = "The IdP metadata is not usable: it needs an IDPSSODescriptor with an HTTP-Redirect SingleSignOnService and a signing certificate."
+	default:
+		if _, err := sso.ParseIdPMetadata([]byte(in.IdPMetadataXML)); err != nil {
+			msg := "The IdP metadata is not usable SAML 2.0 IdP metadata."
+			if errors.Is(err, sso.ErrInvalidMetadata) {
+				msg = "The IdP metadata is not usable: it needs an IDPSSODescriptor with an HTTP-Redirect SingleSignOnService and a signing certificate."
+			}
+			return in, latchkey.Invalid("idp_metadata_xml", "%s", msg)
 		}
-		return in, latchkey.Invalid(field, "%s", msg)
 	}
 	return in, nil
+}
+
+// checkOIDCIssuer fetches the issuer's discovery document, once the
+// fields the domain checks are there (so their errors come first).
+func (s *Server) checkOIDCIssuer(ctx context.Context, req ssoConnectionRequest) error {
+	u, err := url.Parse(req.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || req.ClientID == "" || req.ClientSecret == "" ||
+		req.IdPMetadataURL != "" || req.IdPMetadataXML != "" {
+		return nil
+	}
+	p := oauth.NewOIDC(oauth.Config{ID: "sso_new", Name: "SSO", ClientID: req.ClientID, ClientSecret: req.ClientSecret,
+		Issuer: strings.TrimRight(req.Issuer, "/"), HTTPClient: s.ssoHTTPClient(), Now: s.svc.Now})
+	if err := p.Discover(ctx); err != nil {
+		return s.idpUnreachable(ctx, "issuer", err)
+	}
+	return nil
+}
+
+// idpUnreachable is the one answer to every failure of fetching from an
+// IdP at creation: refused address, no answer, HTTP error or unusable
+// document alike, so the API cannot be used to probe hosts and ports. The
+// detail goes to the log, with the request id.
+func (s *Server) idpUnreachable(ctx context.Context, field string, err error) error {
+	s.log.InfoContext(ctx, "sso connection: identity provider fetch failed", "field", field, "err", err)
+	return latchkey.Invalid(field, "No usable identity provider configuration could be fetched from that URL.")
 }

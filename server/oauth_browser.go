@@ -41,7 +41,7 @@ func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.svc.BeginOAuth(r.Context(), latchkey.BeginOAuthInput{
 		Provider: p.ID(), RedirectTo: r.URL.Query().Get("redirect_to"), LinkHandle: link,
-		Meta: latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()},
+		Meta: requestMeta(r),
 	})
 	if err != nil {
 		s.oauthFail(w, r, err)
@@ -92,7 +92,7 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		s.oauthFail(w, r, latchkey.Errorf(latchkey.OAuthErrProviderFailed, "exchange failed"))
 		return
 	}
-	res, err := s.svc.FinishOAuth(ctx, a, latchkey.OAuthProfile(id), latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()})
+	res, err := s.svc.FinishOAuth(ctx, a, latchkey.OAuthProfile(id), requestMeta(r))
 	if err != nil {
 		s.oauthFail(w, r, err)
 		return

@@ -114,6 +114,9 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return latchkey.Invalid("", "The request body has data after the JSON object.")
 	}
+	if field, ok := nulField(reflect.ValueOf(v), ""); ok {
+		return latchkey.Invalid(field, "Field %q must not contain NUL characters.", field)
+	}
 	return checkKeys(body, reflect.TypeOf(v).Elem())
 }
 
@@ -140,6 +143,58 @@ func checkKeys(body []byte, t reflect.Type) error {
 		}
 	}
 	return nil
+}
+
+// nulField finds a string holding a NUL character (JSON "\u0000") and
+// returns its JSON field name. PostgreSQL refuses NUL in text, so such a
+// value would otherwise fail deep in a flow as a 500; no field of the
+// contract has a use for it.
+func nulField(v reflect.Value, name string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return nulField(v.Elem(), name)
+	case reflect.String:
+		return name, strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "", false // json.RawMessage: decoded, and checked, by its flow
+		}
+		for i := range v.Len() {
+			if f, ok := nulField(v.Index(i), name); ok {
+				return f, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if strings.IndexByte(it.Key().String(), 0) >= 0 {
+				return name, true
+			}
+			if f, ok := nulField(it.Value(), name); ok {
+				return f, true
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			field, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if field == "" {
+				field = sf.Name
+			}
+			if sf.Anonymous {
+				field = name
+			}
+			if f, ok := nulField(v.Field(i), field); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }
 
 var fieldNameCache sync.Map // reflect.Type → map[string]bool

@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/oauth"
+	"github.com/latchkey/latchkey/sso"
 )
 
 // Config is what the server needs; cmd/latchkey fills it.
@@ -30,11 +31,11 @@ type Config struct {
 	// CORSOrigins are extra browser origins allowed to call the API with
 	// credentials, besides the public and dashboard origins.
 	CORSOrigins []string
-	// PasswordEnabled and friends feed auth.providers.
-	PasskeyEnabled bool
-	// SSOHTTPClient makes the requests to SSO identity providers
-	// (metadata, discovery, tokens); nil means a 10-second-timeout client.
-	SSOHTTPClient *http.Client
+	// SSOAllowPrivateNetworks lets SSO connections point at loopback,
+	// private and link-local addresses (development, or IdPs on the
+	// operator's own network). Org admins are untrusted: keep it off on a
+	// deployment where anyone can sign up.
+	SSOAllowPrivateNetworks bool
 	// OAuth holds the enabled identity providers; nil means none.
 	OAuth *oauth.Registry
 }
@@ -57,6 +58,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, ops: map[string]operation{}, mux: http.NewServeMux()}
+	s.sso.client = sso.NewHTTPClient(cfg.SSOAllowPrivateNetworks)
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -251,7 +253,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := &call{ctx: r.Context(), w: w, r: r, s: s, meta: latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}}
+	c := &call{ctx: r.Context(), w: w, r: r, s: s, meta: requestMeta(r)}
 	if err := s.authenticate(c, op); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -269,6 +271,20 @@ func truncateName(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// maxUserAgent bounds the User-Agent kept with sessions and audit events.
+const maxUserAgent = 512
+
+// requestMeta is who is asking, as flows record it. The User-Agent is
+// made valid UTF-8 (HTTP allows other bytes; PostgreSQL text does not)
+// and cut to maxUserAgent bytes.
+func requestMeta(r *http.Request) latchkey.Meta {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return latchkey.Meta{IP: clientIP(r), UserAgent: strings.ToValidUTF8(ua, "\uFFFD")}
 }
 
 // clientIP is the peer address. Behind a proxy every client shares its

@@ -20,9 +20,10 @@ const ssoCookie = "latchkey_sso"
 // ssoState holds what the SSO routes reuse between requests: OIDC
 // providers (their discovery documents) and the SAML SP key pair.
 type ssoState struct {
-	mu   sync.Mutex
-	oidc map[string]*oauth.OIDC // by connection id
-	keys *sso.KeyPair
+	client *http.Client // to the IdPs, built by New; see ssoHTTPClient
+	mu     sync.Mutex
+	oidc   map[string]*oauth.OIDC // by connection id
+	keys   *sso.KeyPair
 }
 
 // ssoURLs are a connection's endpoints at this server.
@@ -33,12 +34,9 @@ func (s *Server) ssoURLs(id string) ssoURLs {
 	return ssoURLs{start: base + "/start", oidcCallback: base + "/oidc/callback", samlMetadata: base + "/saml/metadata", samlACS: base + "/saml/acs"}
 }
 
-func (s *Server) ssoHTTPClient() *http.Client {
-	if s.cfg.SSOHTTPClient != nil {
-		return s.cfg.SSOHTTPClient
-	}
-	return &http.Client{Timeout: 10 * time.Second}
-}
+// ssoHTTPClient is the client for everything an org admin's connection
+// makes the server fetch; by default it refuses non-public addresses.
+func (s *Server) ssoHTTPClient() *http.Client { return s.sso.client }
 
 func (s *Server) ssoRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET /sso/{id}/start", s.ssoStart)
@@ -160,7 +158,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.ssoFail(w, r, latchkey.CodeNotFound, errors.New("unknown protocol "+conn.Protocol))
 		return
 	}
-	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()}, build)
+	redirect, browserSecret, err := s.svc.BeginSSO(ctx, conn.ID, requestMeta(r), build)
 	if err != nil {
 		s.ssoFailErr(w, r, latchkey.CodeSSOUnavailable, err)
 		return
@@ -259,7 +257,7 @@ func (s *Server) ssoSAMLACS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ssoComplete(w http.ResponseWriter, r *http.Request, conn latchkey.SSOConnection, in latchkey.SSOLogin) {
-	code, err := s.svc.CompleteSSO(r.Context(), conn.ID, in, latchkey.Meta{IP: clientIP(r), UserAgent: r.UserAgent()})
+	code, err := s.svc.CompleteSSO(r.Context(), conn.ID, in, requestMeta(r))
 	if err != nil {
 		s.ssoFailErr(w, r, latchkey.CodeSSOFailed, err)
 		return

@@ -81,7 +81,7 @@ func TestSSOConnectionCreateValidation(t *testing.T) {
 // TestSSOStartRateLimited: each start stores an attempt, so one client
 // cannot start without bound.
 func TestSSOStartRateLimited(t *testing.T) {
-	env := latchkeytest.New(t, latchkeytest.Options{Configure: func(c *latchkey.Config) { c.RateLimits = true }})
+	env := latchkeytest.New(t, latchkeytest.Options{Configure: func(c *latchkey.Config) { c.RateLimits = true }, Server: allowPrivateNetworks})
 	owner := env.Client(t)
 	owner.Register("owner@admins.test", ownerPassword)
 	idp := ssotest.New(t, ssotest.User{NameID: "x", Email: "x@rl.test"})

@@ -21,8 +21,11 @@ func TestSSOEnforcementBlocksOAuth(t *testing.T) {
 		admin := e.Client(t)
 		admin.Register("it@corp-admins.test", ownerPassword)
 		saml := ssotest.New(t, ssotest.User{NameID: "corp-pat", Email: "pat@corp.test"})
+		// Pasted metadata: this server keeps SSO's default guard against
+		// private networks, and its OAuth providers (operator config, on
+		// 127.0.0.1) must work regardless.
 		r := admin.Call("org.sso_connections.create", map[string]any{
-			"protocol": "saml", "domains": []string{"corp.test"}, "enforced": true, "idp_metadata_url": saml.MetadataURL,
+			"protocol": "saml", "domains": []string{"corp.test"}, "enforced": true, "idp_metadata_xml": string(saml.Metadata()),
 		})
 		if r.Status != http.StatusOK {
 			t.Fatalf("create: %d %s", r.Status, r.Body)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sso/ssotest"
 )
 
@@ -24,11 +25,15 @@ func newSSOEnv(t *testing.T, db latchkeytest.Database, ownerEmail string) ssoEnv
 	t.Helper()
 	env := latchkeytest.New(t, latchkeytest.Options{Database: db, Configure: func(c *latchkey.Config) {
 		c.SecretKey = []byte("0123456789abcdef0123456789abcdef")
-	}})
+	}, Server: allowPrivateNetworks})
 	owner := env.Client(t)
 	owner.Register(ownerEmail, ownerPassword)
 	return ssoEnv{env: env, owner: owner}
 }
+
+// allowPrivateNetworks lets SSO connections reach the in-process IdPs on
+// 127.0.0.1 (LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS=on).
+func allowPrivateNetworks(c *server.Config) { c.SSOAllowPrivateNetworks = true }
 
 // createConnection creates a connection as the owner and returns it.
 func (e ssoEnv) createConnection(t *testing.T, body map[string]any) map[string]any {

@@ -78,10 +78,17 @@ func (s *Server) page(mux *http.ServeMux, pattern, name string, data func(r *htt
 
 // safeNext keeps a post-sign-in destination only when it is a path on
 // this origin: "/x" but not "//evil", "/\evil" or "https://evil".
+//
+// Browsers read a backslash as a slash and drop tabs and newlines, so any
+// of those, or another control character, anywhere refuses it.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n\t") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return ""
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < ' ' || c == 0x7f || c == '\\' {
+			return ""
+		}
 	}
 	return next
 }

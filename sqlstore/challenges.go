@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/latchkey/latchkey"
 )
@@ -63,6 +64,12 @@ func (s *Store) UpdateChallenge(ctx context.Context, c latchkey.Challenge) error
 // consumed it first.
 func (s *Store) DeleteChallenge(ctx context.Context, id string) error {
 	return s.execOne(ctx, `DELETE FROM challenges WHERE id = $1`, id)
+}
+
+// DeleteChallengesExpiredBefore deletes every challenge that expired
+// before t.
+func (s *Store) DeleteChallengesExpiredBefore(ctx context.Context, t time.Time) error {
+	return s.exec(ctx, `DELETE FROM challenges WHERE expires_at < $1`, ts(t))
 }
 
 // DeleteChallengesOf deletes a user's challenges of a kind.

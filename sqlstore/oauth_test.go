@@ -8,18 +8,12 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
-	"github.com/latchkey/latchkey/sqlstore"
 )
 
 func TestOAuthIdentities(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, d latchkeytest.Database) {
 		ctx := context.Background()
-		db, err := sqlstore.Open(ctx, d.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		st := db.Store()
+		st := open(t, d).Store()
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		for _, id := range []string{"usr_a", "usr_b"} {
 			if err := st.CreateUser(ctx, latchkey.User{ID: id, Email: id + "@example.com", CreatedAt: now, UpdatedAt: now}); err != nil {

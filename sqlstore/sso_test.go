@@ -9,18 +9,12 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
-	"github.com/latchkey/latchkey/sqlstore"
 )
 
 func TestSSOStore(t *testing.T) {
 	latchkeytest.ForEachDatabase(t, func(t *testing.T, d latchkeytest.Database) {
 		ctx := context.Background()
-		db, err := sqlstore.Open(ctx, d.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		st := db.Store()
+		st := open(t, d).Store()
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		for _, id := range []string{"org_a", "org_b"} {
 			if err := st.CreateOrg(ctx, latchkey.Org{ID: id, Name: id, Slug: id, CreatedAt: now}); err != nil {

@@ -30,6 +30,11 @@ func (s *Store) UserByID(ctx context.Context, id string) (latchkey.User, error) 
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+s.forUpdate(), id))
 }
 
+// UserForUpdate reads a user, locking the row inside a transaction.
+func (s *Store) UserForUpdate(ctx context.Context, id string) (latchkey.User, error) {
+	return scanUser(s.w.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+s.forUpdate(), id))
+}
+
 // UserByEmail reads a user by normalized email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (latchkey.User, error) {
 	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))

@@ -36,7 +36,7 @@ type IdPMetadata struct {
 func (m *IdPMetadata) EntityID() string { return m.entity.EntityID }
 
 // FetchIdPMetadata downloads IdP metadata from rawURL (http or https) with
-// client (http.DefaultClient when nil), giving up after ten seconds or
+// client (NewHTTPClient(false), public addresses only, when nil), giving up after ten seconds or
 // beyond MaxMetadataSize. The bytes are returned unparsed so the caller can
 // store them; pass them to ParseIdPMetadata.
 func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) ([]byte, error) {
@@ -45,7 +45,7 @@ func FetchIdPMetadata(ctx context.Context, client *http.Client, rawURL string) (
 		return nil, fmt.Errorf("%w: metadata URL must be an absolute http(s) URL", ErrInvalidMetadata)
 	}
 	if client == nil {
-		client = http.DefaultClient
+		client = NewHTTPClient(false)
 	}
 	ctx, cancel := context.WithTimeout(ctx, metadataFetchTimeout)
 	defer cancel()

@@ -414,7 +414,7 @@ func TestFetchIdPMetadata(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := sso.FetchIdPMetadata(context.Background(), nil, tt.url)
+			b, err := sso.FetchIdPMetadata(context.Background(), sso.NewHTTPClient(true), tt.url)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
@@ -424,6 +424,10 @@ func TestFetchIdPMetadata(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Without a client, the default refuses the IdP on 127.0.0.1.
+	if _, err := sso.FetchIdPMetadata(context.Background(), nil, idp.MetadataURL); !errors.Is(err, sso.ErrNonPublicAddress) {
+		t.Errorf("default client: err = %v, want ErrNonPublicAddress", err)
 	}
 }
 

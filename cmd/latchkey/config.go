@@ -52,6 +52,7 @@ var settings = []setting{
 	{"LATCHKEY_ARGON2_TIME", "2", "argon2id iterations"},
 	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},
 	{"LATCHKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS", "off", "on lets SSO connections reach loopback, private and link-local addresses (development only: any org admin could make the server fetch internal URLs)"},
 	{"LATCHKEY_SECRET_KEY", "", "32 bytes, base64 or hex: seals stored secrets (SSO client secrets); unset: they are stored unsealed"},
 }
 

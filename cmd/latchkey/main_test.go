@@ -228,6 +228,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"LATCHKEY_CODE_TTL=", []string{"--code-ttl", "soon"}, "LATCHKEY_CODE_TTL"},
 		{"LATCHKEY_ACCESS_TOKEN_TTL=15m", []string{"--access-token-ttl=banana"}, "LATCHKEY_ACCESS_TOKEN_TTL"},
 		{"LATCHKEY_RATE_LIMITS=maybe", nil, "LATCHKEY_RATE_LIMITS"},
+		{"LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS=sometimes", nil, "LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS"},
 		{"LATCHKEY_CORS_ORIGINS=https://ok.example.com,app.example.org", nil, "LATCHKEY_CORS_ORIGINS"},
 		{"LATCHKEY_CORS_ORIGINS=https://app.example.org/path", nil, "LATCHKEY_CORS_ORIGINS"},
 		{"LATCHKEY_PUBLIC_URL=ftp://example.com", nil, "LATCHKEY_PUBLIC_URL"},

@@ -32,8 +32,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sender := c.mailSender(logger)
 	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
 	passkeys, warning := c.relyingParty(dcfg.PublicURL, dcfg.DashboardURL)
+	ssoPrivate := c.onOff("LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS")
 	if c.err != nil {
 		return c.err
+	}
+	if ssoPrivate {
+		logger.Warn("LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS is on: any org admin can make this server fetch URLs on its own network (development only)")
 	}
 	if warning != "" {
 		logger.Warn(warning)
@@ -65,7 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
-		OAuth: providers,
+		OAuth: providers, SSOAllowPrivateNetworks: ssoPrivate,
 	})
 	if err != nil {
 		return err
