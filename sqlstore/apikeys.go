@@ -43,12 +43,7 @@ func (s *Store) APIKeyAuth(ctx context.Context, secretHash string) (latchkey.API
 	var a latchkey.APIKeyAuth
 	var orgCreated int64
 	var role sql.NullString
-	var row *sql.Row
-	if !s.inTx && s.db.apiKeyAuth != nil {
-		row = s.db.apiKeyAuth.QueryRowContext(ctx, secretHash)
-	} else {
-		row = s.r.QueryRowContext(ctx, apiKeyAuthQuery, secretHash)
-	}
+	row := s.r.QueryRowContext(ctx, apiKeyAuthQuery, secretHash)
 	k, err := scanAPIKey(row, &a.Org.Name, &a.Org.Slug, &orgCreated, &role)
 	if err != nil {
 		return a, err

@@ -72,12 +72,7 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var created, seen, expires, authed, uCreated, uUpdated int64
 	var revoked sql.NullInt64
 	var hash sql.NullString
-	var row *sql.Row
-	if !s.inTx && s.db.sessionAuth != nil {
-		row = s.db.sessionAuth.QueryRowContext(ctx, sessionID)
-	} else {
-		row = s.r.QueryRowContext(ctx, sessionAuthQuery, sessionID)
-	}
+	row := s.r.QueryRowContext(ctx, sessionAuthQuery, sessionID)
 	err := row.Scan(
 		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent,
 		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,

@@ -33,10 +33,9 @@ type DB struct {
 	Dialect string
 	write   *sql.DB
 	read    *sql.DB
-	// sessionAuth is the hot path's query, prepared once per connection:
-	// SQLite otherwise parses it on every request (a quarter of auth.me).
-	sessionAuth *sql.Stmt
-	apiKeyAuth  *sql.Stmt // the same for API keys (a fifth of auth.me by key)
+	// On SQLite, queries run as statements prepared once (stmtcache.go);
+	// pgx keeps its own statement cache on PostgreSQL.
+	writeStmts, readStmts *stmtCache
 }
 
 // Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
@@ -48,14 +47,6 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if db.sessionAuth, err = db.read.PrepareContext(ctx, sessionAuthQuery); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if db.apiKeyAuth, err = db.read.PrepareContext(ctx, apiKeyAuthQuery); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -89,7 +80,7 @@ func open(rawURL string) (*DB, error) {
 		}
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
-		return &DB{Dialect: SQLite, write: w, read: r}, nil
+		return &DB{Dialect: SQLite, write: w, read: r, writeStmts: newStmtCache(w), readStmts: newStmtCache(r)}, nil
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		p, err := sql.Open("pgx", rawURL)
 		if err != nil {
@@ -118,11 +109,9 @@ func sqlitePath(rawURL string) (string, error) {
 
 // Close closes the connections.
 func (db *DB) Close() error {
-	if db.sessionAuth != nil {
-		db.sessionAuth.Close()
-	}
-	if db.apiKeyAuth != nil {
-		db.apiKeyAuth.Close()
+	if db.writeStmts != nil {
+		db.writeStmts.close()
+		db.readStmts.close()
 	}
 	err := db.write.Close()
 	if db.read != db.write {
@@ -132,7 +121,12 @@ func (db *DB) Close() error {
 }
 
 // Store returns the latchkey.Store over this database.
-func (db *DB) Store() *Store { return &Store{db: db, w: db.write, r: db.read} }
+func (db *DB) Store() *Store {
+	if db.writeStmts != nil {
+		return &Store{db: db, w: cachedPool{db.writeStmts}, r: cachedPool{db.readStmts}}
+	}
+	return &Store{db: db, w: db.write, r: db.read}
+}
 
 // querier is what *sql.DB and *sql.Tx share.
 type querier interface {
@@ -160,10 +154,17 @@ func (s *Store) Tx(ctx context.Context, fn func(tx latchkey.Store) error) error 
 	if err != nil {
 		return err
 	}
+	if s.db.writeStmts != nil {
+		defer s.db.writeStmts.flush(ctx) // runs after the rollback below
+	}
 	// Rolled back on an error and on a panic in fn alike: a transaction
 	// left open would hold SQLite's only writer connection forever.
 	defer tx.Rollback()
-	if err := fn(&Store{db: s.db, w: tx, r: tx, inTx: true}); err != nil {
+	var q querier = tx
+	if s.db.writeStmts != nil {
+		q = cachedTx{tx, s.db.writeStmts}
+	}
+	if err := fn(&Store{db: s.db, w: q, r: q, inTx: true}); err != nil {
 		return err
 	}
 	return tx.Commit()
