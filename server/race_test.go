@@ -210,27 +210,13 @@ func TestConcurrentDeletionsKeepAnOwner(t *testing.T) {
 			want(t, "promote b", a.Call("org.members.update_role", map[string]any{"user_id": bID, "role": "owner"}), http.StatusOK, "")
 			join("member-c"+itoa(round)+"@example.com", "member")
 
-			var wg sync.WaitGroup
-			results := make([]*latchkeytest.Response, 2)
-			start := make(chan struct{})
-			for i, c := range []*latchkeytest.Client{a, b} {
-				wg.Go(func() {
-					<-start
-					results[i] = c.Call("auth.account.delete", map[string]any{"password": "correct horse battery"})
+			var calls []func() *latchkeytest.Response
+			for _, c := range []*latchkeytest.Client{a, b} {
+				calls = append(calls, func() *latchkeytest.Response {
+					return c.Call("auth.account.delete", map[string]any{"password": "correct horse battery"})
 				})
 			}
-			close(start)
-			wg.Wait()
-			ok := 0
-			for _, r := range results {
-				switch {
-				case r.Status == http.StatusOK:
-					ok++
-				case r.Code() != "org_has_other_members":
-					t.Errorf("delete: %d %s", r.Status, r.Body)
-				}
-			}
-			if ok != 1 {
+			if ok := countOK(t, "delete", atOnce(calls...), "org_has_other_members"); ok != 1 {
 				t.Errorf("round %d: %d of the two owners deleted their accounts at once, want 1", round, ok)
 			}
 		}
@@ -251,27 +237,11 @@ func TestConcurrentPasskeyDeletionsKeepASignInMethod(t *testing.T) {
 			if len(keys) != 2 {
 				t.Fatalf("%d passkeys, want 2", len(keys))
 			}
-			var wg sync.WaitGroup
-			results := make([]*latchkeytest.Response, 2)
-			start := make(chan struct{})
-			for i, k := range keys {
-				wg.Go(func() {
-					<-start
-					results[i] = c.Call("auth.passkey.delete", map[string]any{"id": k["id"]})
-				})
+			var calls []func() *latchkeytest.Response
+			for _, k := range keys {
+				calls = append(calls, func() *latchkeytest.Response { return c.Call("auth.passkey.delete", map[string]any{"id": k["id"]}) })
 			}
-			close(start)
-			wg.Wait()
-			ok := 0
-			for _, r := range results {
-				switch {
-				case r.Status == http.StatusOK:
-					ok++
-				case r.Code() != "last_auth_method":
-					t.Errorf("delete: %d %s", r.Status, r.Body)
-				}
-			}
-			if ok != 1 {
+			if ok := countOK(t, "delete", atOnce(calls...), "last_auth_method"); ok != 1 {
 				t.Errorf("round %d: %d of two concurrent deletions of the last two passkeys succeeded, want 1", round, ok)
 			}
 		}
@@ -292,29 +262,45 @@ func TestConcurrentUnlinksKeepASignInMethod(t *testing.T) {
 			if ids := e.identities(t, c); len(ids) != 2 {
 				t.Fatalf("identities = %v, want acme and github", ids)
 			}
-			var wg sync.WaitGroup
-			results := make([]*latchkeytest.Response, 2)
-			start := make(chan struct{})
-			for i, p := range []string{"acme", "github"} {
-				wg.Go(func() {
-					<-start
-					results[i] = c.Call("auth.oauth.unlink", map[string]any{"provider": p})
-				})
+			var calls []func() *latchkeytest.Response
+			for _, p := range []string{"acme", "github"} {
+				calls = append(calls, func() *latchkeytest.Response { return c.Call("auth.oauth.unlink", map[string]any{"provider": p}) })
 			}
-			close(start)
-			wg.Wait()
-			ok := 0
-			for _, r := range results {
-				switch {
-				case r.Status == http.StatusOK:
-					ok++
-				case r.Code() != "last_auth_method":
-					t.Errorf("unlink: %d %s", r.Status, r.Body)
-				}
-			}
-			if ok != 1 {
+			if ok := countOK(t, "unlink", atOnce(calls...), "last_auth_method"); ok != 1 {
 				t.Errorf("round %d: %d of two concurrent unlinks of the last two identities succeeded, want 1", round, ok)
 			}
 		}
 	})
+}
+
+// atOnce runs the calls at the same moment and returns their responses.
+func atOnce(calls ...func() *latchkeytest.Response) []*latchkeytest.Response {
+	var wg sync.WaitGroup
+	results := make([]*latchkeytest.Response, len(calls))
+	start := make(chan struct{})
+	for i, call := range calls {
+		wg.Go(func() {
+			<-start
+			results[i] = call()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+// countOK counts the 200s among results; every other answer must be the
+// refusal code.
+func countOK(t *testing.T, what string, results []*latchkeytest.Response, refusal string) int {
+	t.Helper()
+	ok := 0
+	for _, r := range results {
+		switch {
+		case r.Status == http.StatusOK:
+			ok++
+		case r.Code() != refusal:
+			t.Errorf("%s: %d %s", what, r.Status, r.Body)
+		}
+	}
+	return ok
 }
