@@ -223,24 +223,6 @@ func (s *Service) LogoutExpired(ctx context.Context, token string, m Meta) error
 	return nil
 }
 
-// LogoutRefresh revokes the session a refresh token belongs to; browsers
-// whose access cookie expired still sign out cleanly.
-func (s *Service) LogoutRefresh(ctx context.Context, refreshToken string) error {
-	rt, err := s.Store.RefreshTokenForUpdate(ctx, secret.Hash(refreshToken))
-	if err != nil {
-		return err
-	}
-	ses, err := s.Store.SessionByID(ctx, rt.SessionID)
-	if err != nil {
-		return err
-	}
-	if ses.RevokedAt.IsZero() {
-		ses.RevokedAt = s.now()
-		return s.Store.UpdateSession(ctx, ses)
-	}
-	return nil
-}
-
 func (s *Service) revokeSession(ctx context.Context, ac *AuthContext, id, action string) error {
 	ses, err := s.Store.SessionByID(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && ses.UserID != ac.User.ID) {
