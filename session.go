@@ -37,7 +37,11 @@ type RefreshToken struct {
 	RotatedAt  time.Time // zero until used
 }
 
-// SessionAuth is what the hot path reads for an access token.
+// SessionAuth is what the hot path reads for an access token: every field
+// an AuthContext or a flow started from one reads, and no more. Session
+// carries ID, UserID, OrgID, ExpiresAt, AuthenticatedAt and RevokedAt
+// (not CreatedAt, LastSeenAt, IP nor UserAgent); User everything but
+// UpdatedAt; Org everything but CreatedAt.
 type SessionAuth struct {
 	Session Session
 	User    User

@@ -52,7 +52,8 @@ type Store interface {
 	// RevokeUserSessions revokes every live session of the user except keep.
 	RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) error
 	// SessionAuth is the hot path: a session with its user, org and role in
-	// one indexed query.
+	// one indexed query. It fills only the fields an AuthContext needs (see
+	// the SessionAuth type).
 	SessionAuth(ctx context.Context, sessionID string) (SessionAuth, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error

@@ -40,16 +40,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, k latchkey.APIKey) error {
 // APIKeyAuth is the API-key hot path: the key by its hash (unique index),
 // its org, and its creator's role in that org, in one query.
 func (s *Store) APIKeyAuth(ctx context.Context, secretHash string) (latchkey.APIKeyAuth, error) {
-	var a latchkey.APIKeyAuth
-	var orgCreated int64
-	var role sql.NullString
-	row := s.r.QueryRowContext(ctx, apiKeyAuthQuery, secretHash)
-	k, err := scanAPIKey(row, &a.Org.Name, &a.Org.Slug, &orgCreated, &role)
-	if err != nil {
-		return a, err
+	var v [13]any
+	if err := s.hotRow(ctx, apiKeyAuthQuery, v[:], secretHash); err != nil {
+		return latchkey.APIKeyAuth{}, translate(err)
 	}
-	a.Key, a.Org.ID, a.Org.CreatedAt, a.CreatorRole = k, k.OrgID, fromTS(orgCreated), latchkey.Role(role.String)
-	return a, nil
+	k := latchkey.APIKey{
+		ID: text(v[0]), OrgID: text(v[1]), Name: text(v[2]), Scopes: splitScopes(text(v[3])), Prefix: text(v[4]),
+		SecretHash: text(v[5]), CreatedBy: text(v[6]), CreatedAt: fromTS(integer(v[7])), LastUsedAt: fromNullTS(nullInteger(v[8])),
+	}
+	org := latchkey.Org{ID: k.OrgID, Name: text(v[9]), Slug: text(v[10]), CreatedAt: fromTS(integer(v[11]))}
+	return latchkey.APIKeyAuth{Key: k, Org: org, CreatorRole: latchkey.Role(text(v[12]))}, nil
 }
 
 // apiKeyAuthQuery reads a key by the hash of its secret, with its org and

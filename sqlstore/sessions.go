@@ -65,24 +65,21 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at 
 }
 
 // SessionAuth reads a session with its user, org and the user's role there
-// in one query: the access-token hot path.
+// in one query: the access-token hot path. It reads only what an
+// AuthContext holds (see latchkey.SessionAuth).
 func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
-	var a latchkey.SessionAuth
-	var x = &a.Session
-	var created, seen, expires, authed, uCreated, uUpdated int64
-	var revoked sql.NullInt64
-	var hash sql.NullString
-	row := s.r.QueryRowContext(ctx, sessionAuthQuery, sessionID)
-	err := row.Scan(
-		&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent,
-		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated, &uUpdated,
-		&a.Org.Name, &a.Org.Slug, &a.Role)
-	if err != nil {
-		return a, translate(err)
+	var v [13]any
+	if err := s.hotRow(ctx, sessionAuthQuery, v[:], sessionID); err != nil {
+		return latchkey.SessionAuth{}, translate(err)
 	}
-	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = fromTS(created), fromTS(seen), fromTS(expires), fromTS(authed), fromNullTS(revoked)
-	a.User.ID, a.User.PasswordHash, a.User.CreatedAt, a.User.UpdatedAt = x.UserID, hash.String, fromTS(uCreated), fromTS(uUpdated)
-	a.Org.ID = x.OrgID
+	var a latchkey.SessionAuth
+	a.Session = latchkey.Session{
+		ID: sessionID, UserID: text(v[0]), OrgID: text(v[1]),
+		ExpiresAt: fromTS(integer(v[2])), AuthenticatedAt: fromTS(integer(v[3])), RevokedAt: fromNullTS(nullInteger(v[4])),
+	}
+	a.User = latchkey.User{ID: a.Session.UserID, Email: text(v[5]), EmailVerified: boolean(v[6]), Name: text(v[7]), PasswordHash: text(v[8]), CreatedAt: fromTS(integer(v[9]))}
+	a.Org = latchkey.Org{ID: a.Session.OrgID, Name: text(v[10]), Slug: text(v[11])}
+	a.Role = latchkey.Role(text(v[12]))
 	return a, nil
 }
 
@@ -111,8 +108,8 @@ func (s *Store) MarkRefreshTokenRotated(ctx context.Context, hash string, at tim
 
 // sessionAuthQuery reads a session with its user, org and role.
 const sessionAuthQuery = `
-	SELECT s.id, s.user_id, s.org_id, s.created_at, s.last_seen_at, s.expires_at, s.authenticated_at, s.revoked_at, s.ip, s.user_agent,
-	       u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
+	SELECT s.user_id, s.org_id, s.expires_at, s.authenticated_at, s.revoked_at,
+	       u.email, u.email_verified, u.name, u.password_hash, u.created_at,
 	       o.name, o.slug, m.role
 	FROM sessions s
 	JOIN users u ON u.id = s.user_id

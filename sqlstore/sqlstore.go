@@ -36,6 +36,7 @@ type DB struct {
 	// On SQLite, queries run as statements prepared once (stmtcache.go);
 	// pgx keeps its own statement cache on PostgreSQL.
 	writeStmts, readStmts *stmtCache
+	hot                   *hotReader // SQLite only
 }
 
 // Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
@@ -80,7 +81,13 @@ func open(rawURL string) (*DB, error) {
 		}
 		r.SetMaxOpenConns(8)
 		r.SetMaxIdleConns(8)
-		return &DB{Dialect: SQLite, write: w, read: r, writeStmts: newStmtCache(w), readStmts: newStmtCache(r)}, nil
+		hot, err := newHotReader(dsn+"&_pragma=query_only(1)", 4)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, err
+		}
+		return &DB{Dialect: SQLite, write: w, read: r, writeStmts: newStmtCache(w), readStmts: newStmtCache(r), hot: hot}, nil
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		p, err := sql.Open("pgx", rawURL)
 		if err != nil {
@@ -112,6 +119,7 @@ func (db *DB) Close() error {
 	if db.writeStmts != nil {
 		db.writeStmts.close()
 		db.readStmts.close()
+		db.hot.close()
 	}
 	err := db.write.Close()
 	if db.read != db.write {

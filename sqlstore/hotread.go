@@ -1,0 +1,137 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+
+	"modernc.org/sqlite"
+)
+
+// hotReader runs the per-request reads (an access token's session, an API
+// key) on SQLite through the driver itself, on connections of its own with
+// each statement prepared once. database/sql's pool, per-connection
+// statement bookkeeping and Scan conversions cost about a third of these
+// reads (docs/benchmarks.md).
+type hotReader struct {
+	conns chan *hotConn
+}
+
+// hotConn is one connection, used by one query at a time.
+type hotConn struct {
+	c     driver.Conn
+	stmts map[string]driver.StmtQueryContext
+	vals  []driver.Value // the row being read
+}
+
+func newHotReader(dsn string, n int) (*hotReader, error) {
+	h := &hotReader{conns: make(chan *hotConn, n)}
+	for range n {
+		c, err := (&sqlite.Driver{}).Open(dsn)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h.conns <- &hotConn{c: c, stmts: map[string]driver.StmtQueryContext{}}
+	}
+	return h, nil
+}
+
+// queryRow runs query and stores its first row in dest; sql.ErrNoRows when
+// there is none.
+func (h *hotReader) queryRow(ctx context.Context, query string, dest []any, args ...any) error {
+	var hc *hotConn
+	select {
+	case hc = <-h.conns:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { h.conns <- hc }()
+	st, ok := hc.stmts[query]
+	if !ok {
+		p, err := hc.c.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		st = p.(driver.StmtQueryContext)
+		hc.stmts[query] = st
+	}
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := st.QueryContext(ctx, named)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if cap(hc.vals) < len(dest) {
+		hc.vals = make([]driver.Value, len(dest))
+	}
+	vals := hc.vals[:len(dest)]
+	if err := rows.Next(vals); errors.Is(err, io.EOF) {
+		return sql.ErrNoRows
+	} else if err != nil {
+		return err
+	}
+	for i, v := range vals {
+		dest[i] = v
+	}
+	return nil
+}
+
+func (h *hotReader) close() {
+	for {
+		select {
+		case hc := <-h.conns:
+			for _, st := range hc.stmts {
+				st.(driver.Stmt).Close()
+			}
+			hc.c.Close()
+		default:
+			return
+		}
+	}
+}
+
+// hotRow reads one row of a hot-path query into dest: on SQLite through
+// the hotReader, elsewhere (PostgreSQL, or inside a transaction) through
+// database/sql. Values come as the drivers give them: string, int64,
+// bool (PostgreSQL), or nil for NULL.
+func (s *Store) hotRow(ctx context.Context, query string, dest []any, args ...any) error {
+	if s.db.hot != nil && !s.inTx {
+		return s.db.hot.queryRow(ctx, query, dest, args...)
+	}
+	ptrs := make([]any, len(dest))
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	return s.r.QueryRowContext(ctx, query, args...).Scan(ptrs...)
+}
+
+func text(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func integer(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+func nullInteger(v any) sql.NullInt64 {
+	n, ok := v.(int64)
+	return sql.NullInt64{Int64: n, Valid: ok}
+}
+
+func boolean(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int64:
+		return x != 0
+	}
+	return false
+}
