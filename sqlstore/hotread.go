@@ -62,7 +62,10 @@ func (h *hotReader) queryRow(ctx context.Context, query string, dest []any, args
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	rows, err := st.QueryContext(ctx, named)
+	// Not cancellable: with a context that can end, modernc starts a
+	// watcher goroutine and a progress handler per statement, which cost
+	// more than these index lookups, bounded in microseconds, themselves.
+	rows, err := st.QueryContext(context.WithoutCancel(ctx), named)
 	if err != nil {
 		return err
 	}
