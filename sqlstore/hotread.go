@@ -107,6 +107,14 @@ func (s *Store) hotRow(ctx context.Context, query string, dest []any, args ...an
 	if s.db.hot != nil && !s.inTx {
 		return s.db.hot.queryRow(ctx, query, dest, args...)
 	}
+	if s.db.gate != nil && !s.inTx {
+		select {
+		case s.db.gate <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.db.gate }()
+	}
 	ptrs := make([]any, len(dest))
 	for i := range dest {
 		ptrs[i] = &dest[i]
