@@ -132,15 +132,20 @@ func placeholders(dialect string, rows, cols int) string {
 	return b.String()
 }
 
-// AnalyzeAfterBulk refreshes the planner's statistics after a bulk load
-// on PostgreSQL (VACUUM ANALYZE of the tables BulkCreateAccounts fills), so
-// that autovacuum does not start the same work later, in the middle of
-// whatever runs next. SQLite needs nothing.
+// AnalyzeAfterBulk settles the database after a bulk load, so that what
+// runs next is measured as it would run on a database that grew slowly.
+// On PostgreSQL it refreshes the planner's statistics (VACUUM ANALYZE of
+// the tables BulkCreateAccounts fills), or autovacuum would do the same
+// work later, in the middle of the next run. On SQLite it copies the
+// write-ahead log into the database and truncates it: with the load still
+// in a WAL of hundreds of megabytes, every page read searched the WAL's
+// index first, and auth.me on 1,000,000 users cost 150 µs instead of 110.
 func (db *DB) AnalyzeAfterBulk(ctx context.Context) error {
-	if db.Dialect != Postgres {
-		return nil
+	q := `PRAGMA wal_checkpoint(TRUNCATE)`
+	if db.Dialect == Postgres {
+		q = `VACUUM (ANALYZE) users, orgs, memberships`
 	}
-	_, err := db.write.ExecContext(ctx, `VACUUM (ANALYZE) users, orgs, memberships`)
+	_, err := db.write.ExecContext(ctx, q)
 	return err
 }
 
