@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,31 @@ func TestExternalTargetFailsOnUnexpectedStatus(t *testing.T) {
 	_, err = loadtest.Run(context.Background(), c, []string{loadtest.Login})
 	if err == nil || !strings.Contains(err.Error(), "429") {
 		t.Fatalf("err = %v, want a failure naming status 429", err)
+	}
+}
+
+// TestExternalServerPID: with --server-pid, HTTP scenarios measure that
+// process, and hash (which runs in the bench) measures the bench. The
+// "server" here is an idle sleep, so only hash can show CPU time.
+func TestExternalServerPID(t *testing.T) {
+	env := latchkeytest.New(t, latchkeytest.Options{})
+	idle := exec.Command("sleep", "60")
+	if err := idle.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idle.Process.Kill(); idle.Wait() })
+	c := config(latchkeytest.Database{}, 5)
+	c.DatabaseURL, c.Target, c.ServerPID = "", env.URL, idle.Process.Pid
+	rep, err := loadtest.Run(context.Background(), c, []string{loadtest.Ceiling, loadtest.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ceiling, hash := rep.Results[0], rep.Results[1]
+	if ceiling.Requests == 0 || ceiling.CPU != 0 || ceiling.PeakRSS == 0 {
+		t.Errorf("ceiling = %+v, want requests, no CPU from the idle server, and its RSS", ceiling)
+	}
+	if hash.Requests == 0 || hash.CPU <= 0 || hash.PeakRSS <= ceiling.PeakRSS {
+		t.Errorf("hash = %+v, want the bench's own CPU and RSS (above the idle server's %d bytes)", hash, ceiling.PeakRSS)
 	}
 }
 

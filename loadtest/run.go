@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -42,8 +43,14 @@ func (p *Plan) Run(ctx context.Context) Result {
 		// 19 MiB each) before the clock starts, as testing.B does.
 		runtime.GC()
 	}
-	rss := sampleRSS(p.b.pid, 100*time.Millisecond)
-	cpu0, cpuOK := readCPU(p.b.pid)
+	// hash runs here, not in the server: against an external server its
+	// CPU and memory are this process's.
+	pid := p.b.pid
+	if p.Scenario == Hash {
+		pid = os.Getpid()
+	}
+	rss := sampleRSS(pid, 100*time.Millisecond)
+	cpu0, cpuOK := readCPU(pid)
 	workers := make([]worker, len(p.ops))
 	start := time.Now()
 	end := start.Add(cfg.Duration)
@@ -73,7 +80,7 @@ func (p *Plan) Run(ctx context.Context) Result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	res := Result{Scenario: p.Scenario, Connections: len(p.ops), Elapsed: elapsed, PeakRSS: rss.Stop()}
-	if cpu1, ok := readCPU(p.b.pid); ok && cpuOK {
+	if cpu1, ok := readCPU(pid); ok && cpuOK {
 		res.CPU = cpu1 - cpu0
 	}
 	var all histogram
