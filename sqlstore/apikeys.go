@@ -40,16 +40,23 @@ func (s *Store) CreateAPIKey(ctx context.Context, k latchkey.APIKey) error {
 // APIKeyAuth is the API-key hot path: the key by its hash (unique index),
 // its org, and its creator's role in that org, in one query.
 func (s *Store) APIKeyAuth(ctx context.Context, secretHash string) (latchkey.APIKeyAuth, error) {
-	var v [13]any
-	if err := s.hotRow(ctx, apiKeyAuthQuery, v[:], secretHash); err != nil {
+	r := row{v: make([]any, 13)}
+	if err := s.hotRow(ctx, apiKeyAuthQuery, r.v, secretHash); err != nil {
 		return latchkey.APIKeyAuth{}, translate(err)
 	}
 	k := latchkey.APIKey{
-		ID: text(v[0]), OrgID: text(v[1]), Name: text(v[2]), Scopes: splitScopes(text(v[3])), Prefix: text(v[4]),
-		SecretHash: text(v[5]), CreatedBy: text(v[6]), CreatedAt: fromTS(integer(v[7])), LastUsedAt: fromNullTS(nullInteger(v[8])),
+		ID: r.text(0), OrgID: r.text(1), Name: r.text(2), Scopes: splitScopes(r.text(3)), Prefix: r.text(4),
+		SecretHash: r.text(5), CreatedBy: r.text(6), CreatedAt: fromTS(r.integer(7)), LastUsedAt: fromNullTS(r.nullInteger(8)),
 	}
-	org := latchkey.Org{ID: k.OrgID, Name: text(v[9]), Slug: text(v[10]), CreatedAt: fromTS(integer(v[11]))}
-	return latchkey.APIKeyAuth{Key: k, Org: org, CreatorRole: latchkey.Role(text(v[12]))}, nil
+	a := latchkey.APIKeyAuth{
+		Key:         k,
+		Org:         latchkey.Org{ID: k.OrgID, Name: r.text(9), Slug: r.text(10), CreatedAt: fromTS(r.integer(11))},
+		CreatorRole: latchkey.Role(r.text(12)),
+	}
+	if r.err != nil {
+		return latchkey.APIKeyAuth{}, r.err
+	}
+	return a, nil
 }
 
 // apiKeyAuthQuery reads a key by the hash of its secret, with its org and

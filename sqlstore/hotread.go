@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 
 	"modernc.org/sqlite"
@@ -122,27 +123,59 @@ func (s *Store) hotRow(ctx context.Context, query string, dest []any, args ...an
 	return s.r.QueryRowContext(ctx, query, args...).Scan(ptrs...)
 }
 
-func text(v any) string {
-	s, _ := v.(string)
-	return s
+// row decodes the values hotRow read. A value of a type the column
+// cannot have is an error, never a zero: a revoked_at that failed to
+// decode must not read as NULL (a live session).
+type row struct {
+	v   []any
+	err error
 }
 
-func integer(v any) int64 {
-	n, _ := v.(int64)
+func (r *row) fail(i int, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("sqlstore: column %d is %T, want %s", i, r.v[i], want)
+	}
+}
+
+// text reads a text column; NULL is "".
+func (r *row) text(i int) string {
+	switch x := r.v[i].(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case nil:
+		return ""
+	}
+	r.fail(i, "text")
+	return ""
+}
+
+// integer reads a NOT NULL integer column.
+func (r *row) integer(i int) int64 {
+	n, ok := r.v[i].(int64)
+	if !ok {
+		r.fail(i, "an integer")
+	}
 	return n
 }
 
-func nullInteger(v any) sql.NullInt64 {
-	n, ok := v.(int64)
-	return sql.NullInt64{Int64: n, Valid: ok}
+// nullInteger reads an integer column that may be NULL.
+func (r *row) nullInteger(i int) sql.NullInt64 {
+	if r.v[i] == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: r.integer(i), Valid: true}
 }
 
-func boolean(v any) bool {
-	switch x := v.(type) {
+// boolean reads a boolean column: BOOLEAN on PostgreSQL, 0 or 1 on SQLite.
+func (r *row) boolean(i int) bool {
+	switch x := r.v[i].(type) {
 	case bool:
 		return x
 	case int64:
 		return x != 0
 	}
+	r.fail(i, "a boolean")
 	return false
 }

@@ -68,18 +68,23 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at 
 // in one query: the access-token hot path. It reads only what an
 // AuthContext holds (see latchkey.SessionAuth).
 func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
-	var v [13]any
-	if err := s.hotRow(ctx, sessionAuthQuery, v[:], sessionID); err != nil {
+	r := row{v: make([]any, 13)}
+	if err := s.hotRow(ctx, sessionAuthQuery, r.v, sessionID); err != nil {
 		return latchkey.SessionAuth{}, translate(err)
 	}
-	var a latchkey.SessionAuth
-	a.Session = latchkey.Session{
-		ID: sessionID, UserID: text(v[0]), OrgID: text(v[1]),
-		ExpiresAt: fromTS(integer(v[2])), AuthenticatedAt: fromTS(integer(v[3])), RevokedAt: fromNullTS(nullInteger(v[4])),
+	ses := latchkey.Session{
+		ID: sessionID, UserID: r.text(0), OrgID: r.text(1),
+		ExpiresAt: fromTS(r.integer(2)), AuthenticatedAt: fromTS(r.integer(3)), RevokedAt: fromNullTS(r.nullInteger(4)),
 	}
-	a.User = latchkey.User{ID: a.Session.UserID, Email: text(v[5]), EmailVerified: boolean(v[6]), Name: text(v[7]), PasswordHash: text(v[8]), CreatedAt: fromTS(integer(v[9]))}
-	a.Org = latchkey.Org{ID: a.Session.OrgID, Name: text(v[10]), Slug: text(v[11])}
-	a.Role = latchkey.Role(text(v[12]))
+	a := latchkey.SessionAuth{
+		Session: ses,
+		User:    latchkey.User{ID: ses.UserID, Email: r.text(5), EmailVerified: r.boolean(6), Name: r.text(7), PasswordHash: r.text(8), CreatedAt: fromTS(r.integer(9))},
+		Org:     latchkey.Org{ID: ses.OrgID, Name: r.text(10), Slug: r.text(11)},
+		Role:    latchkey.Role(r.text(12)),
+	}
+	if r.err != nil {
+		return latchkey.SessionAuth{}, r.err
+	}
 	return a, nil
 }
 
