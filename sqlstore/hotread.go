@@ -65,7 +65,9 @@ func (h *hotReader) queryRow(ctx context.Context, query string, dest []any, args
 	}
 	// Not cancellable: with a context that can end, modernc starts a
 	// watcher goroutine and a progress handler per statement, which cost
-	// more than these index lookups, bounded in microseconds, themselves.
+	// more than these index lookups themselves. A lookup takes
+	// microseconds; a wait for a lock (WAL recovery) is still bounded by
+	// busy_timeout.
 	rows, err := st.QueryContext(context.WithoutCancel(ctx), named)
 	if err != nil {
 		return err
