@@ -133,7 +133,8 @@ func defaultOrg(ctx context.Context, st Store, userID string) (string, error) {
 // Refresh rotates a refresh token: the presented token dies and a new pair
 // is issued in the same session. A token already rotated within the grace
 // window yields another fresh pair, so concurrent tabs both stay signed in;
-// beyond it, the reuse revokes the whole session.
+// beyond it, the reuse revokes the whole session. The SignIn names the
+// user by ID only.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, error) {
 	if refreshToken == "" {
 		return SignIn{}, errBadToken
@@ -142,14 +143,19 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 	var reused string
 	err := s.Store.Tx(ctx, func(tx Store) error {
 		now := s.now()
-		rt, err := tx.RefreshTokenForUpdate(ctx, secret.Hash(refreshToken))
+		hash := secret.Hash(refreshToken)
+		// The session first, then the token: the order in which deleting
+		// a user or an org locks them (store.go).
+		ses, err := tx.SessionOfRefreshToken(ctx, hash)
 		if errors.Is(err, ErrNotFound) {
 			return errBadToken
 		} else if err != nil {
 			return err
 		}
-		ses, err := tx.SessionByID(ctx, rt.SessionID)
-		if err != nil {
+		rt, err := tx.RefreshTokenForUpdate(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return errBadToken
+		} else if err != nil {
 			return err
 		}
 		if !ses.Live(now) || !now.Before(rt.ExpiresAt) {
@@ -165,16 +171,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 				return err
 			}
 		}
-		u, err := tx.UserByID(ctx, ses.UserID)
-		if err != nil {
-			return err
-		}
 		ses.LastSeenAt = now
 		ses.ExpiresAt = now.Add(s.Config.RefreshTokenTTL)
 		if err := tx.UpdateSession(ctx, ses); err != nil {
 			return err
 		}
-		out, err = s.issueTokens(ctx, tx, u, ses, rt.Hash, now)
+		// No user row is read: flows that lock the user lock its sessions
+		// after it (deleting the account, changing the password), and
+		// taking the user here, after the session, deadlocked against
+		// them. The session's lock keeps the user from going away.
+		out, err = s.issueTokens(ctx, tx, User{ID: ses.UserID}, ses, rt.Hash, now)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {

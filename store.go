@@ -57,6 +57,11 @@ type Store interface {
 	SessionAuth(ctx context.Context, sessionID string) (SessionAuth, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// SessionOfRefreshToken reads the session a refresh token belongs to
+	// and, inside Tx, locks the session until the transaction ends. Lock it
+	// before the token: deleting a user or an org cascades from sessions to
+	// their tokens, and the opposite order deadlocks against a deletion.
+	SessionOfRefreshToken(ctx context.Context, hash string) (Session, error)
 	// RefreshTokenForUpdate reads a token and, inside Tx, locks it until
 	// the transaction ends.
 	RefreshTokenForUpdate(ctx context.Context, hash string) (RefreshToken, error)

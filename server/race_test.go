@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -303,4 +304,54 @@ func countOK(t *testing.T, what string, results []*latchkeytest.Response, refusa
 		}
 	}
 	return ok
+}
+
+// TestRefreshDuringUserWrites: a browser keeps refreshing while another
+// session of the same user deletes the account or changes the password.
+// Each refresh answers 200 or, once its session is gone or revoked, 401;
+// the other call answers 200. On PostgreSQL those flows lock the user,
+// then its sessions, then their refresh tokens; a refresh that locked in
+// another order deadlocked against them, and the deadlock surfaced as a
+// 500.
+func TestRefreshDuringUserWrites(t *testing.T) {
+	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
+		for _, tc := range []struct {
+			name string
+			call func(c *latchkeytest.Client) *latchkeytest.Response
+		}{
+			{"account deletion", func(c *latchkeytest.Client) *latchkeytest.Response {
+				return c.Call("auth.account.delete", map[string]any{"password": pw})
+			}},
+			{"password change", func(c *latchkeytest.Client) *latchkeytest.Response {
+				return c.Call("auth.password.change", map[string]any{"current_password": pw, "new_password": "another good secret 9"})
+			}},
+		} {
+			for i := range 10 {
+				email := fmt.Sprintf("busy%d-%d@example.com", len(tc.name), i)
+				owner, browser := env.Client(t), env.Client(t)
+				wantOK(t, "register", owner.Register(email, pw))
+				wantOK(t, "login", browser.Call("auth.login", map[string]any{"email": email, "password": pw}))
+				done := make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Go(func() {
+					defer close(done)
+					wantOK(t, tc.name, tc.call(owner))
+				})
+				wg.Go(func() {
+					for range 500 {
+						r := browser.Call("auth.refresh", nil)
+						if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized {
+							t.Errorf("refresh during %s: %d %s", tc.name, r.Status, r.Body)
+						}
+						select {
+						case <-done:
+							return
+						default:
+						}
+					}
+				})
+				wg.Wait()
+			}
+		}
+	})
 }

@@ -94,6 +94,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t latchkey.RefreshToken)
 		t.Hash, t.SessionID, nullString(t.ParentHash), ts(t.CreatedAt), ts(t.ExpiresAt), nullTS(t.RotatedAt))
 }
 
+// SessionOfRefreshToken reads a refresh token's session, locking the
+// session (not the token) inside a transaction.
+func (s *Store) SessionOfRefreshToken(ctx context.Context, hash string) (latchkey.Session, error) {
+	return scanSession(s.w.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1)`+s.forUpdate(), hash))
+}
+
 // RefreshTokenForUpdate reads a refresh token, locking it inside a transaction.
 func (s *Store) RefreshTokenForUpdate(ctx context.Context, hash string) (latchkey.RefreshToken, error) {
 	var t latchkey.RefreshToken

@@ -1,7 +1,7 @@
 package storetest
 
 import (
-	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -148,6 +148,11 @@ func testRefreshTokens(t *testing.T, st latchkey.Store) {
 	wantErr(t, "CreateRefreshToken twice", st.CreateRefreshToken(c, parent), latchkey.ErrConflict)
 
 	err := st.Tx(c, func(tx latchkey.Store) error {
+		ses, err := tx.SessionOfRefreshToken(c, child.Hash)
+		if err != nil {
+			return err
+		}
+		checkSession(t, "SessionOfRefreshToken", ses, w.Session)
 		got, err := tx.RefreshTokenForUpdate(c, child.Hash)
 		if err != nil {
 			return err
@@ -168,6 +173,8 @@ func testRefreshTokens(t *testing.T, st latchkey.Store) {
 	}
 	_, err = st.RefreshTokenForUpdate(c, secret.Hash("missing"))
 	wantErr(t, "RefreshTokenForUpdate of a missing token", err, latchkey.ErrNotFound)
+	_, err = st.SessionOfRefreshToken(c, secret.Hash("missing"))
+	wantErr(t, "SessionOfRefreshToken of a missing token", err, latchkey.ErrNotFound)
 	wantErr(t, "MarkRefreshTokenRotated of a missing token", st.MarkRefreshTokenRotated(c, secret.Hash("missing"), base), latchkey.ErrNotFound)
 }
 
@@ -180,28 +187,42 @@ func testRefreshTokenLock(t *testing.T, st latchkey.Store) {
 	rt := latchkey.RefreshToken{Hash: secret.Hash("locked"), SessionID: w.Session.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
 	wantErr(t, "CreateRefreshToken", st.CreateRefreshToken(c, rt), nil)
 	rotated := base.Add(time.Minute)
+	// lock reads the session and the token as a refresh does, locking both.
+	lock := func(tx latchkey.Store) (latchkey.Session, latchkey.RefreshToken, error) {
+		ses, err := tx.SessionOfRefreshToken(c, rt.Hash)
+		if err != nil {
+			return ses, latchkey.RefreshToken{}, err
+		}
+		got, err := tx.RefreshTokenForUpdate(c, rt.Hash)
+		return ses, got, err
+	}
 	locked := make(chan struct{})
 	second := make(chan error, 1)
 	go func() {
 		<-locked
 		second <- st.Tx(c, func(tx latchkey.Store) error {
-			got, err := tx.RefreshTokenForUpdate(c, rt.Hash)
+			ses, got, err := lock(tx)
 			if err != nil {
 				return err
 			}
-			if !got.RotatedAt.Equal(rotated) {
-				return errors.New("the second transaction read the token before the first committed: rotated_at " + got.RotatedAt.String())
+			if !ses.LastSeenAt.Equal(rotated) || !got.RotatedAt.Equal(rotated) {
+				return fmt.Errorf("the second transaction read before the first committed: session last seen %v, token rotated %v", ses.LastSeenAt, got.RotatedAt)
 			}
 			return nil
 		})
 	}()
 	err := st.Tx(c, func(tx latchkey.Store) error {
-		if _, err := tx.RefreshTokenForUpdate(c, rt.Hash); err != nil {
+		ses, _, err := lock(tx)
+		if err != nil {
 			return err
 		}
 		close(locked)
-		// Give the second transaction every chance to read past the lock.
+		// Give the second transaction every chance to read past the locks.
 		time.Sleep(50 * time.Millisecond)
+		ses.LastSeenAt = rotated
+		if err := tx.UpdateSession(c, ses); err != nil {
+			return err
+		}
 		return tx.MarkRefreshTokenRotated(c, rt.Hash, rotated)
 	})
 	wantErr(t, "first Tx", err, nil)
