@@ -40,22 +40,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, k latchkey.APIKey) error {
 // APIKeyAuth is the API-key hot path: the key by its hash (unique index),
 // its org, and its creator's role in that org, in one query.
 func (s *Store) APIKeyAuth(ctx context.Context, secretHash string) (latchkey.APIKeyAuth, error) {
-	r := row{v: make([]any, 13)}
-	if err := s.hotRow(ctx, apiKeyAuthQuery, r.v, secretHash); err != nil {
-		return latchkey.APIKeyAuth{}, translate(err)
+	var a latchkey.APIKeyAuth
+	var orgCreated int64
+	var role sql.NullString
+	k, err := scanAPIKey(s.hotRow(ctx, apiKeyAuthQuery, secretHash), &a.Org.Name, &a.Org.Slug, &orgCreated, &role)
+	if err != nil {
+		return latchkey.APIKeyAuth{}, err
 	}
-	k := latchkey.APIKey{
-		ID: r.text(0), OrgID: r.text(1), Name: r.text(2), Scopes: splitScopes(r.text(3)), Prefix: r.text(4),
-		SecretHash: r.text(5), CreatedBy: r.text(6), CreatedAt: fromTS(r.integer(7)), LastUsedAt: fromNullTS(r.nullInteger(8)),
-	}
-	a := latchkey.APIKeyAuth{
-		Key:         k,
-		Org:         latchkey.Org{ID: k.OrgID, Name: r.text(9), Slug: r.text(10), CreatedAt: fromTS(r.integer(11))},
-		CreatorRole: latchkey.Role(r.text(12)),
-	}
-	if r.err != nil {
-		return latchkey.APIKeyAuth{}, r.err
-	}
+	a.Key, a.Org.ID, a.Org.CreatedAt, a.CreatorRole = k, k.OrgID, fromTS(orgCreated), latchkey.Role(role.String)
 	return a, nil
 }
 

@@ -24,7 +24,7 @@ type hotReader struct {
 type hotConn struct {
 	c     driver.Conn
 	stmts map[string]driver.StmtQueryContext
-	vals  []driver.Value // the row being read
+	vals  []driver.Value // the row being read, before assign
 }
 
 func newHotReader(dsn string, n int) (*hotReader, error) {
@@ -40,8 +40,8 @@ func newHotReader(dsn string, n int) (*hotReader, error) {
 	return h, nil
 }
 
-// queryRow runs query and stores its first row in dest; sql.ErrNoRows when
-// there is none.
+// queryRow runs query and scans its first row into dest (see assign);
+// sql.ErrNoRows when there is none.
 func (h *hotReader) queryRow(ctx context.Context, query string, dest []any, args ...any) error {
 	var hc *hotConn
 	select {
@@ -82,10 +82,7 @@ func (h *hotReader) queryRow(ctx context.Context, query string, dest []any, args
 	} else if err != nil {
 		return err
 	}
-	for i, v := range vals {
-		dest[i] = v
-	}
-	return nil
+	return assign(dest, vals)
 }
 
 func (h *hotReader) close() {
@@ -102,13 +99,25 @@ func (h *hotReader) close() {
 	}
 }
 
-// hotRow reads one row of a hot-path query into dest: on SQLite through
+// hotRow is QueryRowContext for the per-request reads: on SQLite through
 // the hotReader, elsewhere (PostgreSQL, or inside a transaction) through
-// database/sql. Values come as the drivers give them: string, int64,
-// bool (PostgreSQL), or nil for NULL.
-func (s *Store) hotRow(ctx context.Context, query string, dest []any, args ...any) error {
+// database/sql, whose connections PostgreSQL's reads wait for in arrival
+// order. The query runs when Scan is called.
+func (s *Store) hotRow(ctx context.Context, query string, args ...any) scanner {
+	return hotRow{s: s, ctx: ctx, query: query, args: args}
+}
+
+type hotRow struct {
+	s     *Store
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+func (h hotRow) Scan(dest ...any) error {
+	s, ctx := h.s, h.ctx
 	if s.db.hot != nil && !s.inTx {
-		return s.db.hot.queryRow(ctx, query, dest, args...)
+		return s.db.hot.queryRow(ctx, h.query, dest, h.args...)
 	}
 	if s.db.gate != nil && !s.inTx {
 		select {
@@ -118,66 +127,38 @@ func (s *Store) hotRow(ctx context.Context, query string, dest []any, args ...an
 		}
 		defer func() { <-s.db.gate }()
 	}
-	ptrs := make([]any, len(dest))
-	for i := range dest {
-		ptrs[i] = &dest[i]
-	}
-	return s.r.QueryRowContext(ctx, query, args...).Scan(ptrs...)
+	return s.r.QueryRowContext(ctx, h.query, h.args...).Scan(dest...)
 }
 
-// row decodes the values hotRow read. A value of a type the column
-// cannot have is an error, never a zero: a revoked_at that failed to
-// decode must not read as NULL (a live session).
-type row struct {
-	v   []any
-	err error
-}
-
-func (r *row) fail(i int, want string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("sqlstore: column %d is %T, want %s", i, r.v[i], want)
+// assign stores the values SQLite's driver read (string or []byte, int64,
+// nil) in the destinations the hot queries scan into. A value a
+// destination cannot hold is an error, never a zero: a revoked_at that
+// failed to decode must not read as NULL (a live session).
+func assign(dest []any, vals []driver.Value) error {
+	for i, v := range vals {
+		if b, isBytes := v.([]byte); isBytes {
+			v = string(b)
+		}
+		ok := false
+		switch d := dest[i].(type) {
+		case *string:
+			*d, ok = v.(string)
+		case *sql.NullString:
+			d.String, d.Valid = v.(string)
+			ok = d.Valid || v == nil
+		case *int64:
+			*d, ok = v.(int64)
+		case *sql.NullInt64:
+			d.Int64, d.Valid = v.(int64)
+			ok = d.Valid || v == nil
+		case *bool:
+			var n int64
+			n, ok = v.(int64)
+			*d = n != 0
+		}
+		if !ok {
+			return fmt.Errorf("sqlstore: column %d is %T, which %T cannot hold", i, v, dest[i])
+		}
 	}
-}
-
-// text reads a text column; NULL is "".
-func (r *row) text(i int) string {
-	switch x := r.v[i].(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case nil:
-		return ""
-	}
-	r.fail(i, "text")
-	return ""
-}
-
-// integer reads a NOT NULL integer column.
-func (r *row) integer(i int) int64 {
-	n, ok := r.v[i].(int64)
-	if !ok {
-		r.fail(i, "an integer")
-	}
-	return n
-}
-
-// nullInteger reads an integer column that may be NULL.
-func (r *row) nullInteger(i int) sql.NullInt64 {
-	if r.v[i] == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: r.integer(i), Valid: true}
-}
-
-// boolean reads a boolean column: BOOLEAN on PostgreSQL, 0 or 1 on SQLite.
-func (r *row) boolean(i int) bool {
-	switch x := r.v[i].(type) {
-	case bool:
-		return x
-	case int64:
-		return x != 0
-	}
-	r.fail(i, "a boolean")
-	return false
+	return nil
 }

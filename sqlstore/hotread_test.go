@@ -2,47 +2,52 @@ package sqlstore
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"testing"
 )
 
-func TestRowDecoding(t *testing.T) {
-	r := row{v: []any{"a", []byte("b"), nil, int64(7), nil, int64(1), true}}
-	if got := r.text(0) + r.text(1) + r.text(2); got != "ab" {
-		t.Errorf("text = %q", got)
+func TestAssign(t *testing.T) {
+	var text, bytes string
+	var null sql.NullString
+	var n int64
+	var none, seven sql.NullInt64
+	var one, yes bool
+	err := assign([]any{&text, &bytes, &null, &n, &none, &seven, &one, &yes},
+		[]driver.Value{"a", []byte("b"), nil, int64(7), nil, int64(7), int64(1), int64(1)})
+	if err != nil {
+		t.Fatalf("err = %v", err)
 	}
-	if got := r.integer(3); got != 7 {
-		t.Errorf("integer = %d", got)
+	if text+bytes+null.String != "ab" || null.Valid {
+		t.Errorf("text = %q %q %+v", text, bytes, null)
 	}
-	if got := r.nullInteger(4); got.Valid {
-		t.Errorf("nullInteger(NULL) = %+v", got)
+	if n != 7 {
+		t.Errorf("integer = %d", n)
 	}
-	if got := r.nullInteger(3); got != (sql.NullInt64{Int64: 7, Valid: true}) {
-		t.Errorf("nullInteger(7) = %+v", got)
+	if none.Valid {
+		t.Errorf("NULL integer = %+v", none)
 	}
-	if !r.boolean(5) || !r.boolean(6) {
-		t.Error("boolean of 1 and true is false")
+	if seven != (sql.NullInt64{Int64: 7, Valid: true}) {
+		t.Errorf("nullable 7 = %+v", seven)
 	}
-	if r.err != nil {
-		t.Fatalf("err = %v", r.err)
+	if !one || !yes {
+		t.Error("boolean of 1 is false")
 	}
 
-	// A type the column cannot have fails the row instead of reading as a
-	// zero: a revoked_at the driver gave as something else must not pass
-	// for NULL.
+	// A value the destination cannot hold fails the row instead of
+	// reading as a zero: a revoked_at the driver gave as something else
+	// must not pass for NULL.
 	for _, tc := range []struct {
 		v    any
-		read func(*row)
+		dest any
 	}{
-		{"2026-01-01", func(r *row) { r.nullInteger(0) }},
-		{3.5, func(r *row) { r.integer(0) }},
-		{nil, func(r *row) { r.integer(0) }},
-		{int64(1), func(r *row) { r.text(0) }},
-		{"yes", func(r *row) { r.boolean(0) }},
+		{"2026-01-01", new(sql.NullInt64)},
+		{3.5, new(int64)},
+		{nil, new(int64)},
+		{int64(1), new(string)},
+		{"yes", new(bool)},
 	} {
-		r := row{v: []any{tc.v}}
-		tc.read(&r)
-		if r.err == nil {
-			t.Errorf("reading %#v: no error", tc.v)
+		if err := assign([]any{tc.dest}, []driver.Value{tc.v}); err == nil {
+			t.Errorf("assigning %#v to %T: no error", tc.v, tc.dest)
 		}
 	}
 }

@@ -68,23 +68,22 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at 
 // in one query: the access-token hot path. It reads only what an
 // AuthContext holds (see latchkey.SessionAuth).
 func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
-	r := row{v: make([]any, 13)}
-	if err := s.hotRow(ctx, sessionAuthQuery, r.v, sessionID); err != nil {
+	var a latchkey.SessionAuth
+	var x = &a.Session
+	var expires, authed, uCreated int64
+	var revoked sql.NullInt64
+	var hash sql.NullString
+	var role string
+	err := s.hotRow(ctx, sessionAuthQuery, sessionID).Scan(
+		&x.UserID, &x.OrgID, &expires, &authed, &revoked,
+		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated,
+		&a.Org.Name, &a.Org.Slug, &role)
+	if err != nil {
 		return latchkey.SessionAuth{}, translate(err)
 	}
-	ses := latchkey.Session{
-		ID: sessionID, UserID: r.text(0), OrgID: r.text(1),
-		ExpiresAt: fromTS(r.integer(2)), AuthenticatedAt: fromTS(r.integer(3)), RevokedAt: fromNullTS(r.nullInteger(4)),
-	}
-	a := latchkey.SessionAuth{
-		Session: ses,
-		User:    latchkey.User{ID: ses.UserID, Email: r.text(5), EmailVerified: r.boolean(6), Name: r.text(7), PasswordHash: r.text(8), CreatedAt: fromTS(r.integer(9))},
-		Org:     latchkey.Org{ID: ses.OrgID, Name: r.text(10), Slug: r.text(11)},
-		Role:    latchkey.Role(r.text(12)),
-	}
-	if r.err != nil {
-		return latchkey.SessionAuth{}, r.err
-	}
+	x.ID, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = sessionID, fromTS(expires), fromTS(authed), fromNullTS(revoked)
+	a.User.ID, a.User.PasswordHash, a.User.CreatedAt = x.UserID, hash.String, fromTS(uCreated)
+	a.Org.ID, a.Role = x.OrgID, latchkey.Role(role)
 	return a, nil
 }
 
