@@ -25,7 +25,11 @@ type AuthContext struct {
 	SessionID       string
 	APIKeyID        string
 	AuthenticatedAt time.Time // when the session's user last presented a credential
-	Meta            Meta
+	// AAL is the session's assurance level ("aal1" or "aal2", contract §7)
+	// and AMR its authentication methods (RFC 8176); empty for API keys.
+	AAL  string
+	AMR  []string
+	Meta Meta
 }
 
 // HasScope reports whether the credential carries scope.

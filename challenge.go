@@ -65,6 +65,10 @@ func (s *Service) sweepChallenges(ctx context.Context) {
 		if err := s.Store.DeleteChallengesExpiredBefore(ctx, now.Add(-sweepAfter)); err != nil {
 			s.Logger.WarnContext(ctx, "sweep of expired challenges failed", "err", err)
 		}
+		// No limit's window is longer than a day.
+		if err := s.Store.DeleteAttemptCountersBefore(ctx, now.Add(-24*time.Hour)); err != nil {
+			s.Logger.WarnContext(ctx, "sweep of attempt counters failed", "err", err)
+		}
 	})
 }
 

@@ -74,6 +74,14 @@ const (
 	CodeLastOwner            = "last_owner"
 	CodeDomainTaken          = "domain_taken"
 	CodeAlreadyLinked        = "already_linked"
+
+	// Part II (contract §7-§10).
+	CodeMFARequired           = "mfa_required"
+	CodeMFAStepUpRequired     = "mfa_step_up_required"
+	CodeMFAEnrollmentRequired = "mfa_enrollment_required"
+	CodeOrgRequiresMFA        = "org_requires_mfa"
+	CodeAccountDisabled       = "account_disabled"
+	CodeDomainUnverified      = "domain_unverified"
 )
 
 // Store errors. Stores translate their drivers' errors into these, by

@@ -14,9 +14,11 @@ import (
 // the environment and flags.
 type Config struct {
 	// Issuer is the iss claim of access tokens: the public URL.
-	Issuer       string
-	PublicURL    string
-	DashboardURL string
+	Issuer string
+	// TokenAudience is the aud claim of access tokens; empty: Issuer.
+	TokenAudience string
+	PublicURL     string
+	DashboardURL  string
 
 	AccessTokenTTL    time.Duration
 	RefreshTokenTTL   time.Duration

@@ -97,13 +97,23 @@ func (s *Service) issueTokens(ctx context.Context, tx Store, u User, ses Session
 		return SignIn{}, err
 	}
 	access, err := s.keys.sign(accessClaims{
-		Issuer: s.Config.Issuer, Subject: u.ID, Org: ses.OrgID, SessionID: ses.ID,
+		Issuer: s.Config.Issuer, Subject: u.ID, Audience: s.audience(), ClientID: TokenClientID, JTI: secret.ID("at_"),
+		Org: ses.OrgID, SessionID: ses.ID,
 		Scope: joinScopes(m.Role.Scopes()), IssuedAt: now.Unix(), Expires: now.Add(s.Config.AccessTokenTTL).Unix(),
 	})
 	if err != nil {
 		return SignIn{}, err
 	}
 	return SignIn{User: u, Session: ses, AccessToken: secret.Value(access), RefreshToken: secret.Value(refresh), ExpiresIn: s.Config.AccessTokenTTL}, nil
+}
+
+// audience is the aud claim of access tokens: Config.TokenAudience, by
+// default the issuer (the public URL).
+func (s *Service) audience() string {
+	if s.Config.TokenAudience != "" {
+		return s.Config.TokenAudience
+	}
+	return s.Config.Issuer
 }
 
 // signIn runs startSession in its own transaction.

@@ -89,6 +89,17 @@ type Store interface {
 	// that start at once agree on one key per slot.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 
+	// CountAttempt adds one attempt to name's fixed window, atomically
+	// across nodes, and returns the count so far and when the window
+	// began; a window older than window starts over at now. Call it
+	// outside Tx, so a failed flow still counts.
+	CountAttempt(ctx context.Context, name string, window time.Duration, now time.Time) (int, time.Time, error)
+	// UncountAttempt takes one attempt back (a reserved attempt that
+	// turned out to be no guess).
+	UncountAttempt(ctx context.Context, name string) error
+	ResetAttempts(ctx context.Context, name string) error
+	DeleteAttemptCountersBefore(ctx context.Context, t time.Time) error
+
 	APIKeyStore
 	SSOStore
 	OAuthStore

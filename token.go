@@ -23,16 +23,26 @@ type SigningKey struct {
 	CreatedAt  time.Time
 }
 
-// accessClaims are the claims of an access token (RFC 9068 style).
+// accessClaims are the claims of an access token (RFC 9068, plus the
+// contract's org, sid, aal and amr).
 type accessClaims struct {
-	Issuer    string `json:"iss"`
-	Subject   string `json:"sub"`
-	Org       string `json:"org"`
-	SessionID string `json:"sid"`
-	Scope     string `json:"scope"`
-	IssuedAt  int64  `json:"iat"`
-	Expires   int64  `json:"exp"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  string   `json:"aud,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+	Org       string   `json:"org"`
+	SessionID string   `json:"sid"`
+	Scope     string   `json:"scope"`
+	AAL       string   `json:"aal,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
+	IssuedAt  int64    `json:"iat"`
+	Expires   int64    `json:"exp"`
 }
+
+// TokenClientID is the client_id claim of every access token (RFC 9068):
+// Latchkey issues tokens to itself, for the platform's own services.
+const TokenClientID = "latchkey"
 
 type keyring struct {
 	mu       sync.RWMutex

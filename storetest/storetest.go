@@ -43,6 +43,7 @@ var suites = []suite{
 	{"TxPanic", testTxPanic},
 	{"DeleteUserCascades", testDeleteUserCascades},
 	{"DeleteOrgCascades", testDeleteOrgCascades},
+	{"AttemptCounters", testAttemptCounters},
 }
 
 // Run runs the whole suite, each area as a subtest on a store of its own.
