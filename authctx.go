@@ -24,6 +24,7 @@ type AuthContext struct {
 	Credential      string
 	SessionID       string
 	APIKeyID        string
+	AdminKeyID      string    // set for an admin key (CredentialAdminKey)
 	AuthenticatedAt time.Time // when the session's user last presented a credential
 	// AAL is the session's assurance level ("aal1" or "aal2", contract §7)
 	// and AMR its authentication methods (RFC 8176); empty for API keys.
@@ -70,6 +71,9 @@ func (s *Service) AuthenticateAccessToken(ctx context.Context, token string) (*A
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*AuthContext, error) {
 	if strings.HasPrefix(bearer, APIKeyPrefix) {
 		return s.AuthenticateAPIKey(ctx, bearer)
+	}
+	if strings.HasPrefix(bearer, AdminKeyPrefix) {
+		return nil, s.refuseAdminKey(ctx, bearer) // admin keys work only on admin.*
 	}
 	return s.AuthenticateAccessToken(ctx, bearer)
 }

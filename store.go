@@ -106,4 +106,5 @@ type Store interface {
 	InvitationStore
 	MemberStore
 	PasskeyStore
+	AdminStore
 }

@@ -50,7 +50,11 @@ func (s *Server) authenticate(c *call, op operation) error {
 			return err
 		}
 	}
-	ac, err := s.svc.Authenticate(c.ctx, token)
+	authenticate := s.svc.Authenticate
+	if op.Auth == authAdmin {
+		authenticate = s.svc.AuthenticateAdmin // the only way to an operator credential
+	}
+	ac, err := authenticate(c.ctx, token)
 	if err != nil {
 		// A stale cookie must not stop an operation that also works
 		// anonymously (passkey sign-up, accepting an invitation).

@@ -103,7 +103,7 @@ func jsonContent(schema any) map[string]any {
 
 func security(a auth) []any {
 	switch a {
-	case authSession, authKey, authAny:
+	case authSession, authKey, authAny, authAdmin:
 		return []any{map[string]any{"bearer": []string{}}, map[string]any{"cookie": []string{}}}
 	case authOptional:
 		return []any{map[string]any{}, map[string]any{"bearer": []string{}}, map[string]any{"cookie": []string{}}}

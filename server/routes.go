@@ -18,6 +18,7 @@ func (s *Server) operations() []operation {
 		s.orgMemberOps(),
 		s.apiKeyOps(),
 		s.passkeyOps(),
+		s.adminOps(),
 	)
 }
 

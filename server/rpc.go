@@ -28,6 +28,7 @@ const (
 	authSession              // "S"
 	authKey                  // "K"
 	authAny                  // "S or K"
+	authAdmin                // "A": an admin key or an aal2 operator session (api_admin.go)
 )
 
 // operation is one RPC of the contract.

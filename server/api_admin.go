@@ -1,0 +1,115 @@
+package server
+
+import (
+	"time"
+
+	"github.com/latchkey/latchkey"
+)
+
+// Operators' API (contract §8). Every operation here is declared with
+// authAdmin: an admin key (sk_admin_…) or an aal2 operator session, and
+// nothing else; see latchkey.AuthenticateAdmin.
+
+// adminUserJSON is a user as operators see it.
+type adminUserJSON struct {
+	userJSON
+	Disabled       bool       `json:"disabled"`
+	DisabledAt     *time.Time `json:"disabled_at"`
+	DisabledReason string     `json:"disabled_reason"`
+	Operator       bool       `json:"operator"`
+	LastSignInAt   *time.Time `json:"last_sign_in_at"`
+	MFAEnrolled    bool       `json:"mfa_enrolled"`
+}
+
+func toAdminUserJSON(u latchkey.AdminUser) adminUserJSON {
+	return adminUserJSON{
+		userJSON: toUserJSON(u.User), Disabled: u.Disabled(), DisabledAt: optTime(u.DisabledAt),
+		DisabledReason: u.Reason, Operator: u.InstanceRole == latchkey.InstanceRoleOperator,
+		LastSignInAt: optTime(u.LastSignInAt), MFAEnrolled: u.MFAEnrolled,
+	}
+}
+
+// optTime is nil for the zero time, so JSON says null rather than year 1.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+type adminMembershipJSON struct {
+	OrgID   string `json:"org_id"`
+	OrgName string `json:"org_name"`
+	Role    string `json:"role"`
+}
+
+type adminIdentityJSON struct {
+	Provider  string    `json:"provider"`
+	Subject   string    `json:"subject"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type adminFactorJSON struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type adminSessionJSON struct {
+	ID         string    `json:"id"`
+	OrgID      string    `json:"org_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+}
+
+type adminUserDetailJSON struct {
+	User        adminUserJSON         `json:"user"`
+	Memberships []adminMembershipJSON `json:"memberships"`
+	Identities  []adminIdentityJSON   `json:"identities"`
+	Passkeys    int                   `json:"passkeys"`
+	Factors     []adminFactorJSON     `json:"factors"`
+	Sessions    []adminSessionJSON    `json:"sessions"`
+}
+
+func toAdminUserDetailJSON(d latchkey.AdminUserDetail) adminUserDetailJSON {
+	out := adminUserDetailJSON{
+		User: toAdminUserJSON(d.User), Passkeys: d.Passkeys,
+		Memberships: []adminMembershipJSON{}, Identities: []adminIdentityJSON{},
+		Factors: []adminFactorJSON{}, Sessions: []adminSessionJSON{},
+	}
+	for _, m := range d.Memberships {
+		out.Memberships = append(out.Memberships, adminMembershipJSON{m.OrgID, m.OrgName, string(m.Role)})
+	}
+	for _, i := range d.Identities {
+		out.Identities = append(out.Identities, adminIdentityJSON{i.Provider, i.Subject, i.Email, i.CreatedAt})
+	}
+	for _, f := range d.Factors {
+		out.Factors = append(out.Factors, adminFactorJSON{f.ID, f.Type, f.Name, f.CreatedAt})
+	}
+	for _, x := range d.Sessions {
+		out.Sessions = append(out.Sessions, adminSessionJSON{x.ID, x.OrgID, x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.IP, x.UserAgent})
+	}
+	return out
+}
+
+type adminUserIDRequest struct {
+	UserID string `json:"user_id"`
+}
+
+func (s *Server) adminOps() []operation {
+	return []operation{
+		rpc("admin.users.get", authAdmin, "A user with memberships, identities, passkeys, factors and live sessions (operators).",
+			func(c *call, req adminUserIDRequest) (adminUserDetailJSON, error) {
+				d, err := s.svc.AdminGetUser(c.ctx, c.auth, req.UserID)
+				if err != nil {
+					return adminUserDetailJSON{}, err
+				}
+				return toAdminUserDetailJSON(d), nil
+			}),
+	}
+}
