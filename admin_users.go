@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AdminUser is a user as operators see it: the account plus what support
@@ -51,6 +52,16 @@ type AdminFactor struct {
 type AdminUserStore interface {
 	// AdminUserByID reads a user with its admin columns.
 	AdminUserByID(ctx context.Context, id string) (AdminUser, error)
+	// UserDisabledAt reads when the user was disabled (zero: enabled);
+	// inside Tx on PostgreSQL it takes a key-share lock on the user row,
+	// which waits for a concurrent disable (see checkEnabled).
+	UserDisabledAt(ctx context.Context, id string) (time.Time, error)
+	// SetUserDisabled disables the user at at with reason, or enables
+	// them when at is zero.
+	SetUserDisabled(ctx context.Context, id string, at time.Time, reason string) error
+	// RevokeAllSessions revokes every live session of the user and
+	// returns how many.
+	RevokeAllSessions(ctx context.Context, userID string, at time.Time) (int, error)
 }
 
 // checkID validates an id field of the request: present, short, with the
@@ -116,4 +127,93 @@ func (s *Service) adminUserDetail(ctx context.Context, id string) (AdminUserDeta
 		return AdminUserDetail{}, err
 	}
 	return d, nil
+}
+
+// errAccountDisabled is every sign-in path's answer for a disabled user.
+var errAccountDisabled = Errorf(CodeAccountDisabled, "This account has been disabled. Contact the people who run this service.")
+
+// checkEnabled is the one check of every path that creates a session or
+// a way back into the account: startSession calls it inside the sign-in's
+// transaction, where on PostgreSQL it holds a key-share lock on the user
+// (the lock the session's foreign key takes anyway), so a concurrent
+// disable either waits for the sign-in and then revokes its session, or
+// commits first and is seen here.
+func checkEnabled(ctx context.Context, st Store, userID string) error {
+	at, err := st.UserDisabledAt(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() {
+		return errAccountDisabled
+	}
+	return nil
+}
+
+// AdminDisableUser is admin.users.disable: the account's sessions are
+// revoked in the same transaction (their next request is 401 on every
+// node) and every sign-in path answers 403 account_disabled until it is
+// enabled. Disabling a disabled account keeps its first time and reason.
+func (s *Service) AdminDisableUser(ctx context.Context, ac *AuthContext, userID, reason string) (AdminUser, error) {
+	return s.setDisabled(ctx, ac, userID, reason, true)
+}
+
+// AdminEnableUser is admin.users.enable. Revoked sessions stay revoked.
+func (s *Service) AdminEnableUser(ctx context.Context, ac *AuthContext, userID, reason string) (AdminUser, error) {
+	return s.setDisabled(ctx, ac, userID, reason, false)
+}
+
+func (s *Service) setDisabled(ctx context.Context, ac *AuthContext, userID, reason string, disable bool) (AdminUser, error) {
+	if err := RequireOperator(ac); err != nil {
+		return AdminUser{}, err
+	}
+	id, err := checkID("user_id", userID, "usr_")
+	if err != nil {
+		return AdminUser{}, err
+	}
+	if reason, err = checkReason(reason); err != nil {
+		return AdminUser{}, err
+	}
+	revoked := 0
+	err = s.Store.Tx(ctx, func(tx Store) error {
+		if _, err := tx.UserForUpdate(ctx, id); errors.Is(err, ErrNotFound) {
+			return errNoSuchUser
+		} else if err != nil {
+			return err
+		}
+		now := s.now()
+		if !disable {
+			return tx.SetUserDisabled(ctx, id, time.Time{}, "")
+		}
+		if at, err := tx.UserDisabledAt(ctx, id); err != nil {
+			return err
+		} else if at.IsZero() {
+			if err := tx.SetUserDisabled(ctx, id, now, reason); err != nil {
+				return err
+			}
+		}
+		revoked, err = tx.RevokeAllSessions(ctx, id, now)
+		return err
+	})
+	if err != nil {
+		return AdminUser{}, err
+	}
+	action, data := "admin.users.enabled", map[string]any{"reason": reason}
+	if disable {
+		action, data["sessions_revoked"] = "admin.users.disabled", revoked
+	}
+	s.auditAdmin(ctx, ac, action, id, "", data)
+	u, err := s.Store.AdminUserByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return AdminUser{}, errNoSuchUser
+	}
+	return u, err
+}
+
+// checkReason bounds the operator's free-text reason.
+func checkReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 500 || strings.ContainsFunc(reason, func(r rune) bool { return isControl(r) && r != '\n' }) {
+		return "", Invalid("reason", "reason must be at most 500 printable characters.")
+	}
+	return reason, nil
 }

@@ -58,6 +58,11 @@ func (s *Service) CreateDashboardToken(ctx context.Context, ac *AuthContext, red
 				"A dashboard token signs in as the organization's first member: it needs the org:admin scope or a key created by that member.")
 		}
 	}
+	if first, err := s.Store.FirstMember(ctx, ac.Org.ID); err == nil {
+		if err := checkEnabled(ctx, s.Store, first.UserID); err != nil {
+			return DashboardToken{}, err // the exchange would sign in a disabled account
+		}
+	}
 	payload, _ := json.Marshal(dashboardPayload{OrgID: ac.Org.ID, APIKeyID: ac.APIKeyID, RedirectTo: redirectTo})
 	ttl := s.Config.DashboardTokenTTL
 	token, err := s.issueToken(ctx, s.Store, Challenge{Kind: challengeDashboardToken, Payload: payload}, ttl)

@@ -177,6 +177,11 @@ func (s *Service) CompleteInvitation(ctx context.Context, ac *AuthContext, in Co
 		return s.joinAsNewUser(ctx, inv, in, name)
 	case err != nil:
 		return SignIn{}, err
+	}
+	if err := checkEnabled(ctx, s.Store, existing.ID); err != nil {
+		return SignIn{}, err
+	}
+	switch {
 	case ac == nil:
 		return SignIn{}, Errorf(CodeUnauthenticated, "Sign in as %s to accept this invitation.", inv.Email)
 	case ac.User.ID != existing.ID:

@@ -107,6 +107,9 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, newPassword 
 		} else if err != nil {
 			return err
 		}
+		if err := checkEnabled(ctx, tx, u.ID); err != nil {
+			return err // the link stays unused: the rollback keeps it
+		}
 		now := s.now()
 		u.PasswordHash, u.EmailVerified, u.UpdatedAt = hash, true, now
 		if err := tx.UpdateUser(ctx, u); err != nil {

@@ -69,6 +69,9 @@ type SignIn struct {
 // startSession creates a session for the user in org and its first refresh
 // token, inside tx.
 func (s *Service) startSession(ctx context.Context, tx Store, u User, orgID string, m Meta, now time.Time) (SignIn, error) {
+	if err := checkEnabled(ctx, tx, u.ID); err != nil { // admin_users.go
+		return SignIn{}, err
+	}
 	ses := Session{
 		ID: secret.ID("ses_"), UserID: u.ID, OrgID: orgID,
 		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now,
@@ -150,7 +153,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 		return SignIn{}, errBadToken
 	}
 	var out SignIn
-	var reused string
+	var reused, deadUser string
 	err := s.Store.Tx(ctx, func(tx Store) error {
 		now := s.now()
 		hash := secret.Hash(refreshToken)
@@ -169,6 +172,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 			return err
 		}
 		if !ses.Live(now) || !now.Before(rt.ExpiresAt) {
+			deadUser = ses.UserID
 			return errBadToken
 		}
 		if !rt.RotatedAt.IsZero() && now.Sub(rt.RotatedAt) > s.Config.RefreshReuseGrace {
@@ -196,6 +200,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 	if errors.Is(err, ErrNotFound) {
 		// The session's membership or user vanished under it.
 		return SignIn{}, errBadToken
+	}
+	if err == errBadToken && deadUser != "" {
+		// Read after the transaction, which locks no user row (above).
+		if at, derr := s.Store.UserDisabledAt(ctx, deadUser); derr == nil && !at.IsZero() {
+			return SignIn{}, errAccountDisabled
+		}
 	}
 	if err != nil {
 		return SignIn{}, err

@@ -101,6 +101,15 @@ type adminUserIDRequest struct {
 	UserID string `json:"user_id"`
 }
 
+type adminDisableRequest struct {
+	UserID string `json:"user_id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+type adminUserResponse struct {
+	User adminUserJSON `json:"user"`
+}
+
 func (s *Server) adminOps() []operation {
 	return []operation{
 		rpc("admin.users.get", authAdmin, "A user with memberships, identities, passkeys, factors and live sessions (operators).",
@@ -110,6 +119,16 @@ func (s *Server) adminOps() []operation {
 					return adminUserDetailJSON{}, err
 				}
 				return toAdminUserDetailJSON(d), nil
+			}),
+		rpc("admin.users.disable", authAdmin, "Disable an account: its sessions end at once and every sign-in answers 403 account_disabled (operators).",
+			func(c *call, req adminDisableRequest) (adminUserResponse, error) {
+				u, err := s.svc.AdminDisableUser(c.ctx, c.auth, req.UserID, req.Reason)
+				return adminUserResponse{toAdminUserJSON(u)}, err
+			}),
+		rpc("admin.users.enable", authAdmin, "Enable a disabled account again; its old sessions stay revoked (operators).",
+			func(c *call, req adminDisableRequest) (adminUserResponse, error) {
+				u, err := s.svc.AdminEnableUser(c.ctx, c.auth, req.UserID, req.Reason)
+				return adminUserResponse{toAdminUserJSON(u)}, err
 			}),
 	}
 }

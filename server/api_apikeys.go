@@ -157,7 +157,7 @@ func (s *Server) exchangeDashboardToken(w http.ResponseWriter, r *http.Request) 
 	in, dest, err := s.svc.ExchangeDashboardToken(r.Context(), r.URL.Query().Get("token"), meta)
 	w.Header().Set("Cache-Control", "no-store")
 	if err != nil {
-		if code := latchkey.ErrorCode(err); code != latchkey.CodeInvalidToken && code != latchkey.CodeRateLimited {
+		if code := latchkey.ErrorCode(err); code != latchkey.CodeInvalidToken && code != latchkey.CodeRateLimited && code != latchkey.CodeAccountDisabled {
 			s.log.ErrorContext(r.Context(), "dashboard token exchange failed", "err", err)
 		}
 		http.Redirect(w, r, s.svc.DashboardLoginURL(), http.StatusFound)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/latchkey/latchkey"
 )
@@ -31,4 +32,33 @@ func scanAdminUser(row scanner) (latchkey.AdminUser, error) {
 // AdminUserByID reads a user with its admin columns.
 func (s *Store) AdminUserByID(ctx context.Context, id string) (latchkey.AdminUser, error) {
 	return scanAdminUser(s.r.QueryRowContext(ctx, `SELECT `+adminUserColumns+` FROM users u WHERE u.id = $1`, id))
+}
+
+// UserDisabledAt reads users.disabled_at; in a PostgreSQL transaction
+// with FOR KEY SHARE, the lock a new session's foreign key takes anyway:
+// it conflicts with the FOR UPDATE of a disable, not with other sign-ins.
+func (s *Store) UserDisabledAt(ctx context.Context, id string) (time.Time, error) {
+	lock := ""
+	if s.db.Dialect == Postgres && s.inTx {
+		lock = " FOR KEY SHARE"
+	}
+	var at sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT disabled_at FROM users WHERE id = $1`+lock, id).Scan(&at)
+	return fromNullTS(at), translate(err)
+}
+
+// SetUserDisabled writes the disabled state.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, at time.Time, reason string) error {
+	return s.execOne(ctx, `UPDATE users SET disabled_at = $2, disabled_reason = $3 WHERE id = $1`, id, nullTS(at), reason)
+}
+
+// RevokeAllSessions revokes a user's live sessions (expired ones are dead
+// already and not counted).
+func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`, userID, ts(at))
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
