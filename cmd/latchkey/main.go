@@ -20,6 +20,7 @@ Usage:
   latchkey serve     [flags]   run the server (SQLite in ./latchkey-data by default)
   latchkey migrate   [flags]   apply database migrations and exit
   latchkey bench     [flags]   load-test a server on loopback (see docs/benchmarks.md)
+  latchkey openapi   [flags]   print the OpenAPI document (what /v1/openapi.json serves)
   latchkey help                show this help
 
 Client commands (speak to --server or $LATCHKEY_SERVER, default http://localhost:8080):
@@ -42,6 +43,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"whoami":    runWhoami,
 	"dashboard": runDashboard,
 	"bench":     runBench,
+	"openapi":   runOpenAPI,
 }
 
 func main() {
