@@ -37,7 +37,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type fixture struct {
@@ -130,7 +130,10 @@ func TestVerifyOffline(t *testing.T) {
 		}
 		f.clock.add(-16 * time.Minute)
 		for name, edit := range map[string]func(*verify.Config){
-			"another issuer":   func(c *verify.Config) { c.Issuer = "https://other.example.com"; c.JWKSURL = f.env.URL + "/.well-known/jwks.json" },
+			"another issuer": func(c *verify.Config) {
+				c.Issuer = "https://other.example.com"
+				c.JWKSURL = f.env.URL + "/.well-known/jwks.json"
+			},
 			"another audience": func(c *verify.Config) { c.Audience = "https://billing.example.com" },
 		} {
 			if _, err := f.verifier(t, edit).Verify(t.Context(), token); !errors.Is(err, verify.ErrInvalidToken) {
