@@ -21,6 +21,7 @@ Usage:
   latchkey migrate   [flags]   apply database migrations and exit
   latchkey bench     [flags]   load-test a server on loopback (see docs/benchmarks.md)
   latchkey admin     ...       operate the instance: admin keys, operators, users, audit
+  latchkey openapi   [flags]   print the OpenAPI document (what /v1/openapi.json serves)
   latchkey help                show this help
 
 Client commands (speak to --server or $LATCHKEY_SERVER, default http://localhost:8080):
@@ -44,6 +45,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"dashboard": runDashboard,
 	"bench":     runBench,
 	"admin":     runAdmin,
+	"openapi":   runOpenAPI,
 }
 
 func main() {
