@@ -1,7 +1,6 @@
 package latchkey
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -73,25 +72,6 @@ func (s *Service) rateLimit(key string, r rule) error {
 	if ok, wait := s.limits.allow(key, r, s.now()); !ok {
 		e := Errorf(CodeRateLimited, "Too many attempts. Try again later.")
 		e.RetryAfter = wait
-		return e
-	}
-	return nil
-}
-
-// countAttempt counts one attempt under name in the database and returns
-// rate_limited (with Retry-After) once more than limit fall in one window.
-// Counting first and checking after means parallel guesses on any number
-// of nodes cannot get past the limit. It is always on: callers decide
-// whether a limit is a request-rate limit that Config.RateLimits governs.
-func (s *Service) countAttempt(ctx context.Context, name string, limit int, window time.Duration) error {
-	now := s.now()
-	n, start, err := s.Store.CountAttempt(ctx, name, window, now)
-	if err != nil {
-		return err
-	}
-	if n > limit {
-		e := Errorf(CodeRateLimited, "Too many attempts. Try again later.")
-		e.RetryAfter = max(start.Add(window).Sub(now), time.Second)
 		return e
 	}
 	return nil
