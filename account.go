@@ -17,6 +17,9 @@ func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, 
 	if err := requireSession(ac); err != nil {
 		return err
 	}
+	if err := s.requireStepUp(ac); err != nil {
+		return err
+	}
 	if current == "" {
 		return Invalid("current_password", "current_password is required.")
 	}
@@ -112,6 +115,9 @@ func (s *Service) setPassword(ctx context.Context, u User, pw, keep string, move
 // blocks it (transfer ownership first).
 func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string) error {
 	if err := requireSession(ac); err != nil {
+		return err
+	}
+	if err := s.requireStepUp(ac); err != nil {
 		return err
 	}
 	u, err := s.Store.UserByID(ctx, ac.User.ID)

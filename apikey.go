@@ -173,6 +173,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, ac *AuthContext, name string
 	if err := RequireAdmin(ac); err != nil {
 		return NewAPIKey{}, err
 	}
+	if err := s.requireStepUp(ac); err != nil {
+		return NewAPIKey{}, err
+	}
 	name, err := checkKeyName("name", name)
 	if err != nil {
 		return NewAPIKey{}, err

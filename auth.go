@@ -83,7 +83,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (SignIn, error
 		if err != nil {
 			return err
 		}
-		out, err = s.startSession(ctx, tx, u, org.ID, in.Meta, now)
+		out, err = s.startSession(ctx, tx, u, org.ID, in.Meta, now, viaPassword)
 		return err
 	})
 	if err != nil {
@@ -145,7 +145,10 @@ func (s *Service) loginUser(ctx context.Context, u User, in LoginInput) (SignIn,
 	if err != nil {
 		return SignIn{}, err
 	}
-	out, err := s.signIn(ctx, u, orgID, in.Meta)
+	if err := s.requireSecondFactor(ctx, u, orgID, mfaPayload{AMR: viaPassword.AMR, Method: "password"}); err != nil {
+		return SignIn{}, err
+	}
+	out, err := s.signIn(ctx, u, orgID, in.Meta, viaPassword)
 	if err != nil {
 		return SignIn{}, err
 	}

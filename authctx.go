@@ -28,9 +28,16 @@ type AuthContext struct {
 	AuthenticatedAt time.Time // when the session's user last presented a credential
 	// AAL is the session's assurance level ("aal1" or "aal2", contract §7)
 	// and AMR its authentication methods (RFC 8176); empty for API keys.
-	AAL  string
-	AMR  []string
-	Meta Meta
+	AAL string
+	AMR []string
+	// MFAAt is the session's last second-factor check; MFAEnrolled whether
+	// the user has MFA on; OrgRequiresMFA the org's policy; SSO whether an
+	// identity provider signed the session in (mfa.go).
+	MFAAt          time.Time
+	MFAEnrolled    bool
+	OrgRequiresMFA bool
+	SSO            bool
+	Meta           Meta
 }
 
 // HasScope reports whether the credential carries scope.
@@ -63,6 +70,8 @@ func (s *Service) AuthenticateAccessToken(ctx context.Context, token string) (*A
 		User: &sa.User, Org: sa.Org, Role: sa.Role, Scopes: sa.Role.Scopes(),
 		Credential: CredentialSession, SessionID: sa.Session.ID,
 		AuthenticatedAt: sa.Session.AuthenticatedAt,
+		AAL:             sa.Session.AAL, AMR: sa.Session.AMR, MFAAt: sa.Session.MFAAt, SSO: sa.Session.SSO,
+		MFAEnrolled: sa.MFAEnrolled, OrgRequiresMFA: sa.OrgRequiresMFA,
 	}, nil
 }
 

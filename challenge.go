@@ -65,6 +65,9 @@ func (s *Service) sweepChallenges(ctx context.Context) {
 		if err := s.Store.DeleteChallengesExpiredBefore(ctx, now.Add(-sweepAfter)); err != nil {
 			s.Logger.WarnContext(ctx, "sweep of expired challenges failed", "err", err)
 		}
+		if err := s.Store.DeleteUnconfirmedMFAFactors(ctx, "", now.Add(-totpEnrollTTL)); err != nil {
+			s.Logger.WarnContext(ctx, "sweep of unconfirmed MFA factors failed", "err", err)
+		}
 		// No limit's window is longer than a day.
 		if err := s.Store.DeleteAttemptCountersBefore(ctx, now.Add(-24*time.Hour)); err != nil {
 			s.Logger.WarnContext(ctx, "sweep of attempt counters failed", "err", err)

@@ -116,7 +116,7 @@ func (s *Service) ExchangeDashboardToken(ctx context.Context, token string, m Me
 	} else if err != nil {
 		return SignIn{}, "", err
 	}
-	in, err := s.signIn(ctx, u, p.OrgID, m)
+	in, err := s.signIn(ctx, u, p.OrgID, m, viaDashboard)
 	if err != nil {
 		return SignIn{}, "", err
 	}

@@ -18,6 +18,10 @@ type Error struct {
 	Providers []string
 	// RetryAfter tells a rate-limited caller when to come back.
 	RetryAfter time.Duration
+	// MFAToken and Factors, for mfa_required at sign-in (mfa.go): the
+	// single-use token for auth.mfa.verify and the factors it accepts.
+	MFAToken string
+	Factors  []FactorRef
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

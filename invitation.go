@@ -238,7 +238,7 @@ func (s *Service) joinAsNewUser(ctx context.Context, inv Invitation, in Complete
 		if err := tx.CreateMembership(ctx, Membership{UserID: u.ID, OrgID: inv.OrgID, Role: inv.Role, CreatedAt: now}); err != nil {
 			return err
 		}
-		out, err = s.startSession(ctx, tx, u, inv.OrgID, in.Meta, now)
+		out, err = s.startSession(ctx, tx, u, inv.OrgID, in.Meta, now, viaPassword)
 		return err
 	})
 	if err != nil {

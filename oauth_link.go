@@ -39,7 +39,13 @@ func (s *Service) ExchangeOAuthCode(ctx context.Context, code string, m Meta) (S
 			return SignIn{}, err
 		}
 	}
-	return s.signIn(ctx, u, orgID, m)
+	if p.Provider == "sso" {
+		return s.signIn(ctx, u, orgID, m, viaSSO) // the identity provider owns MFA for its users
+	}
+	if err := s.requireSecondFactor(ctx, u, orgID, mfaPayload{AMR: viaOAuth.AMR, Method: "oauth", CookiesOnly: true}); err != nil {
+		return SignIn{}, err
+	}
+	return s.signIn(ctx, u, orgID, m, viaOAuth)
 }
 
 // StartOAuthLink stores a request to link a provider to the caller's

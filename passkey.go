@@ -233,7 +233,7 @@ func (s *Service) signUpWithPasskey(ctx context.Context, email string, pk Passke
 		} else if err != nil {
 			return err
 		}
-		out, err = s.startSession(ctx, tx, u, org.ID, m, now)
+		out, err = s.startSession(ctx, tx, u, org.ID, m, now, viaPasskey(pk.UserVerified))
 		return err
 	})
 	if err != nil {

@@ -123,7 +123,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, challengeID string, cr
 		if err != nil {
 			return err
 		}
-		out, err = s.startSession(ctx, tx, u, orgID, m, now)
+		out, err = s.startSession(ctx, tx, u, orgID, m, now, viaPasskey(a.UserVerified))
 		return err
 	})
 	if err != nil {

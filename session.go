@@ -22,6 +22,13 @@ type Session struct {
 	RevokedAt       time.Time // zero while live
 	IP              string
 	UserAgent       string
+	// AAL is "aal1" or "aal2" (contract §7), AMR the RFC 8176 methods
+	// used, MFAAt the last second-factor check (zero if none) and SSO
+	// whether an identity provider signed the user in.
+	AAL   string
+	AMR   []string
+	MFAAt time.Time
+	SSO   bool
 }
 
 // Live reports whether the session may still be used at now.
@@ -47,6 +54,10 @@ type SessionAuth struct {
 	User    User
 	Org     Org
 	Role    Role
+	// OrgRequiresMFA is the org's policy; MFAEnrolled whether the user has
+	// a confirmed second factor (mfa.go).
+	OrgRequiresMFA bool
+	MFAEnrolled    bool
 }
 
 // Meta describes the client behind a request, for sessions and audit events.
@@ -68,7 +79,7 @@ type SignIn struct {
 
 // startSession creates a session for the user in org and its first refresh
 // token, inside tx.
-func (s *Service) startSession(ctx context.Context, tx Store, u User, orgID string, m Meta, now time.Time) (SignIn, error) {
+func (s *Service) startSession(ctx context.Context, tx Store, u User, orgID string, m Meta, now time.Time, how signInMethod) (SignIn, error) {
 	if err := checkEnabled(ctx, tx, u.ID); err != nil { // admin_users.go
 		return SignIn{}, err
 	}
@@ -77,6 +88,10 @@ func (s *Service) startSession(ctx context.Context, tx Store, u User, orgID stri
 		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now,
 		ExpiresAt: now.Add(s.Config.RefreshTokenTTL),
 		IP:        truncate(m.IP, 64), UserAgent: truncate(m.UserAgent, 512),
+		AAL: aal(how.AMR), AMR: how.AMR, SSO: how.SSO,
+	}
+	if ses.AAL == AAL2 {
+		ses.MFAAt = now
 	}
 	if err := tx.CreateSession(ctx, ses); err != nil {
 		return SignIn{}, err
@@ -103,6 +118,7 @@ func (s *Service) issueTokens(ctx context.Context, tx Store, u User, ses Session
 		Issuer: s.Config.Issuer, Subject: u.ID, Audience: s.audience(), ClientID: TokenClientID, JTI: secret.ID("at_"),
 		Org: ses.OrgID, SessionID: ses.ID,
 		Scope: joinScopes(m.Role.Scopes()), IssuedAt: now.Unix(), Expires: now.Add(s.Config.AccessTokenTTL).Unix(),
+		AAL: ses.AAL, AMR: ses.AMR,
 	})
 	if err != nil {
 		return SignIn{}, err
@@ -120,11 +136,11 @@ func (s *Service) audience() string {
 }
 
 // signIn runs startSession in its own transaction.
-func (s *Service) signIn(ctx context.Context, u User, orgID string, m Meta) (SignIn, error) {
+func (s *Service) signIn(ctx context.Context, u User, orgID string, m Meta, how signInMethod) (SignIn, error) {
 	var out SignIn
 	err := s.Store.Tx(ctx, func(tx Store) error {
 		var err error
-		out, err = s.startSession(ctx, tx, u, orgID, m, s.now())
+		out, err = s.startSession(ctx, tx, u, orgID, m, s.now(), how)
 		return err
 	})
 	return out, err

@@ -17,6 +17,16 @@ type meJSON struct {
 	Credential string    `json:"credential"`
 	SessionID  *string   `json:"session_id"`
 	APIKeyID   *string   `json:"api_key_id"`
+	// AAL, AMR and MFA describe a session's assurance (contract §7); null
+	// for API keys.
+	AAL *string       `json:"aal"`
+	AMR []string      `json:"amr"`
+	MFA *mfaStateJSON `json:"mfa"`
+}
+
+type mfaStateJSON struct {
+	Enrolled bool `json:"enrolled"`
+	Required bool `json:"required"`
 }
 
 type orgJSON struct {
@@ -43,6 +53,14 @@ func toMeJSON(ac *latchkey.AuthContext) meJSON {
 	}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
+	}
+	out.AMR = []string{}
+	if ac.Credential == latchkey.CredentialSession {
+		out.AAL = &ac.AAL
+		if ac.AMR != nil {
+			out.AMR = ac.AMR
+		}
+		out.MFA = &mfaStateJSON{Enrolled: ac.MFAEnrolled, Required: ac.OrgRequiresMFA}
 	}
 	return out
 }

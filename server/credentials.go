@@ -70,7 +70,10 @@ func (s *Server) authenticate(c *call, op operation) error {
 	case op.Auth == authKey && ac.Credential != latchkey.CredentialAPIKey:
 		return latchkey.Errorf(latchkey.CodeWrongCredentialKind, "This operation needs a secret API key, not a user session.")
 	}
-	c.auth = ac
+	if err := latchkey.CheckMFAPolicy(ac, op.Name); err != nil {
+		return err
+	}
+	c.auth, c.cookie = ac, fromCookie
 	return nil
 }
 

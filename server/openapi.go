@@ -223,7 +223,7 @@ func errorCodes(op operation, method string) []string {
 	case session != sec[schemeAPIKey]:
 		codes = append(codes, latchkey.CodeWrongCredentialKind)
 	}
-	if session && !sec[schemeAdmin] && !mfaExempt(op.Name) {
+	if session && !sec[schemeAdmin] && !latchkey.MFAPolicyExempt(op.Name) {
 		codes = append(codes, latchkey.CodeMFAEnrollmentRequired, latchkey.CodeMFARequired)
 	}
 	for _, c := range opDocs[op.Name].errors {
@@ -233,15 +233,6 @@ func errorCodes(op operation, method string) []string {
 		codes = append(codes, c)
 	}
 	return codes
-}
-
-func mfaExempt(name string) bool {
-	for _, e := range mfaPolicyExempt {
-		if name == e || (strings.HasSuffix(e, ".") && strings.HasPrefix(name, e)) {
-			return true
-		}
-	}
-	return false
 }
 
 func listCodes(codes []string) string {

@@ -126,12 +126,6 @@ var opDocs = map[string]opDoc{
 	"admin.webhooks.test":                {errors: adminOp},
 }
 
-// mfaPolicyExempt are the operations an org's require_mfa policy never
-// blocks (§7 Org policy); every other session operation may answer 403
-// mfa_enrollment_required or mfa_required.
-var mfaPolicyExempt = []string{"auth.me", "auth.logout", "auth.refresh", "auth.providers", "auth.org.switch",
-	"auth.sessions.", "auth.passkey.register.", "auth.mfa."}
-
 // fieldEnums are the allowed values of string fields (and of the strings
 // of array fields), keyed by JSON field name, or "goType.field" where one
 // name means something narrower in one type. They apply to string fields

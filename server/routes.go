@@ -19,6 +19,7 @@ func (s *Server) operations() []operation {
 		s.apiKeyOps(),
 		s.passkeyOps(),
 		s.adminOps(),
+		s.mfaOps(),
 	)
 }
 

@@ -56,8 +56,10 @@ type call struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	auth *latchkey.AuthContext // nil when anonymous
-	meta latchkey.Meta
-	s    *Server
+	// cookie is set when auth came from the access cookie (a browser).
+	cookie bool
+	meta   latchkey.Meta
+	s      *Server
 }
 
 // rpc declares an operation whose handler takes a decoded Req and returns a
@@ -320,6 +322,9 @@ type errorDetail struct {
 	RequestID string   `json:"request_id"`
 	Field     *string  `json:"field,omitempty"`
 	Providers []string `json:"providers,omitempty"`
+	// MFAToken and Factors come with mfa_required at sign-in (§7).
+	MFAToken string               `json:"mfa_token,omitempty"`
+	Factors  []latchkey.FactorRef `json:"factors,omitempty"`
 }
 
 // writeError writes the error envelope. An error that is not a
@@ -336,7 +341,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &se) {
 		status = se.status
 	}
-	d := errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(r), Providers: e.Providers}
+	d := errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(r), Providers: e.Providers, MFAToken: e.MFAToken, Factors: e.Factors}
 	if e.Code == latchkey.CodeInvalidRequest || e.Field != "" {
 		f := e.Field
 		d.Field = &f

@@ -3,33 +3,52 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
 )
 
-const sessionColumns = `id, user_id, org_id, created_at, last_seen_at, expires_at, authenticated_at, revoked_at, ip, user_agent`
+const sessionColumns = `id, user_id, org_id, created_at, last_seen_at, expires_at, authenticated_at, revoked_at, ip, user_agent, aal, amr, mfa_at, sso`
 
 type scanner interface{ Scan(...any) error }
 
 func scanSession(row scanner) (latchkey.Session, error) {
 	var x latchkey.Session
 	var created, seen, expires, authed int64
-	var revoked sql.NullInt64
-	err := row.Scan(&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent)
+	var revoked, mfaAt sql.NullInt64
+	var amr string
+	err := row.Scan(&x.ID, &x.UserID, &x.OrgID, &created, &seen, &expires, &authed, &revoked, &x.IP, &x.UserAgent, &x.AAL, &amr, &mfaAt, &x.SSO)
 	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = fromTS(created), fromTS(seen), fromTS(expires), fromTS(authed), fromNullTS(revoked)
+	x.AMR, x.MFAAt = splitAMR(amr), fromNullTS(mfaAt)
 	return x, translate(err)
 }
 
 // CreateSession inserts a session.
 func (s *Store) CreateSession(ctx context.Context, x latchkey.Session) error {
-	return s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		x.ID, x.UserID, x.OrgID, ts(x.CreatedAt), ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt), x.IP, x.UserAgent)
+	return s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		x.ID, x.UserID, x.OrgID, ts(x.CreatedAt), ts(x.LastSeenAt), ts(x.ExpiresAt), ts(x.AuthenticatedAt), nullTS(x.RevokedAt), x.IP, x.UserAgent,
+		x.AAL, strings.Join(x.AMR, " "), nullTS(x.MFAAt), x.SSO)
 }
 
 // SessionByID reads a session.
 func (s *Store) SessionByID(ctx context.Context, id string) (latchkey.Session, error) {
 	return scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+}
+
+// MarkSessionMFA records a second-factor check on a live session: aal2,
+// its methods and the time, which step-up freshness is measured from.
+// UpdateSession leaves these columns alone, so a refresh that read the
+// session before the check cannot undo it.
+func (s *Store) MarkSessionMFA(ctx context.Context, id string, amr []string, at time.Time) error {
+	return s.execOne(ctx, `UPDATE sessions SET aal = 'aal2', amr = $2, mfa_at = $3 WHERE id = $1 AND revoked_at IS NULL`, id, strings.Join(amr, " "), ts(at))
+}
+
+func splitAMR(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
 }
 
 // UpdateSession writes a session's mutable columns. A revoked session stays
@@ -71,17 +90,18 @@ func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.Ses
 	var a latchkey.SessionAuth
 	var x = &a.Session
 	var expires, authed, uCreated int64
-	var revoked sql.NullInt64
+	var revoked, mfaAt sql.NullInt64
 	var hash sql.NullString
-	var role string
+	var role, amr string
 	err := s.hotRow(ctx, sessionAuthQuery, sessionID).Scan(
-		&x.UserID, &x.OrgID, &expires, &authed, &revoked,
+		&x.UserID, &x.OrgID, &expires, &authed, &revoked, &x.AAL, &amr, &mfaAt, &x.SSO,
 		&a.User.Email, &a.User.EmailVerified, &a.User.Name, &hash, &uCreated,
-		&a.Org.Name, &a.Org.Slug, &role)
+		&a.Org.Name, &a.Org.Slug, &a.OrgRequiresMFA, &role, &a.MFAEnrolled)
 	if err != nil {
 		return latchkey.SessionAuth{}, translate(err)
 	}
 	x.ID, x.ExpiresAt, x.AuthenticatedAt, x.RevokedAt = sessionID, fromTS(expires), fromTS(authed), fromNullTS(revoked)
+	x.AMR, x.MFAAt = splitAMR(amr), fromNullTS(mfaAt)
 	a.User.ID, a.User.PasswordHash, a.User.CreatedAt = x.UserID, hash.String, fromTS(uCreated)
 	a.Org.ID, a.Role = x.OrgID, latchkey.Role(role)
 	return a, nil
@@ -119,9 +139,10 @@ func (s *Store) MarkRefreshTokenRotated(ctx context.Context, hash string, at tim
 
 // sessionAuthQuery reads a session with its user, org and role.
 const sessionAuthQuery = `
-	SELECT s.user_id, s.org_id, s.expires_at, s.authenticated_at, s.revoked_at,
+	SELECT s.user_id, s.org_id, s.expires_at, s.authenticated_at, s.revoked_at, s.aal, s.amr, s.mfa_at, s.sso,
 	       u.email, u.email_verified, u.name, u.password_hash, u.created_at,
-	       o.name, o.slug, m.role
+	       o.name, o.slug, o.require_mfa, m.role,
+	       EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = s.user_id AND f.confirmed_at IS NOT NULL)
 	FROM sessions s
 	JOIN users u ON u.id = s.user_id
 	JOIN orgs o ON o.id = s.org_id
