@@ -8,6 +8,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = e.code || "internal";
     this.field = e.field;
+    this.mfaToken = e.mfa_token; // mfa_required at sign-in (mfa.js)
+    this.factors = e.factors || [];
   }
 }
 
@@ -82,6 +84,11 @@ function wireForms() {
           location.assign(nextPath(form.dataset.next));
         }
       } catch (err) {
+        if (err.code === "mfa_required" && err.mfaToken) {
+          // The sign-in waits for a second factor: mfa.js takes over.
+          document.dispatchEvent(new CustomEvent("latchkey:mfa", { detail: { mfaToken: err.mfaToken, factors: err.factors, next: nextPath(form.dataset.next) } }));
+          return;
+        }
         showError(err);
         if (err.field && form.elements[err.field]) form.elements[err.field].setAttribute("aria-invalid", "true");
       } finally {

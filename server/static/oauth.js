@@ -14,6 +14,13 @@ async function callbackPage() {
     status.textContent = "Signed in. Taking you on…";
     location.replace(nextPath("/account"));
   } catch (err) {
+    if (err.code === "mfa_required" && err.mfaToken) {
+      // The second factor is asked on the sign-in page; the token stays
+      // out of the URL.
+      sessionStorage.setItem("latchkey.mfa", JSON.stringify({ mfaToken: err.mfaToken, factors: err.factors, next: nextPath("/account") }));
+      location.replace("/login?mfa=1");
+      return;
+    }
     status.hidden = true;
     showError(err.code === "invalid_code" ? new Error("This sign-in link expired or was already used. Sign in again.") : err);
     document.getElementById("oauth-retry").hidden = false;
