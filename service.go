@@ -35,6 +35,9 @@ type Config struct {
 	// SecretKey (32 bytes), when set, seals the secrets Latchkey must
 	// read back, such as SSO client secrets, with AES-256-GCM.
 	SecretKey []byte
+	// DNSResolver (host:port) answers the TXT lookups of SSO domain
+	// proofs; empty: the system resolver.
+	DNSResolver string
 }
 
 // DefaultConfig returns the contract's defaults.

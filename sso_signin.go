@@ -134,7 +134,9 @@ func (s *Service) CompleteSSO(ctx context.Context, connectionID string, in SSOLo
 			return err
 		}
 		orgID = conn.OrgID
-		if !slices.Contains(conn.Domains, EmailDomain(email)) {
+		// Only a proven domain lets the IdP vouch for an address: an org
+		// that merely claims a domain must not provision its people.
+		if !slices.Contains(conn.Domains, EmailDomain(email)) || !conn.domainVerified(EmailDomain(email)) {
 			return Errorf(CodeSSODomainMismatch, "The identity provider vouched for an address outside this connection's domains.")
 		}
 		now := s.now()
