@@ -52,7 +52,7 @@ func deriveSecrets(a *SSOAttempt, browserSecret string) {
 // browser secret goes in a short-lived cookie; only its hash is stored.
 func (s *Service) BeginSSO(ctx context.Context, connectionID string, m Meta, build func(SSOAttempt) (redirect, requestID string, err error)) (redirect, browserSecret string, err error) {
 	// Each start stores a row until it expires: bound them per client.
-	if err := s.rateLimit("sso-start-ip:"+m.IP, ruleLoginIP); err != nil {
+	if err := s.rateLimit(ctx, "sso-start-ip:"+m.IP, ruleLoginIP); err != nil {
 		return "", "", err
 	}
 	browserSecret = secret.Token("")
