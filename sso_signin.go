@@ -228,19 +228,24 @@ func ensureMember(ctx context.Context, tx Store, userID, orgID string, now time.
 }
 
 // SAMLKeyPair returns the deployment's SAML service-provider key pair
-// (PEM), creating it with generate on first use.
+// (PEM), creating it with generate on first use. The private key is
+// sealed at rest.
 func (s *Service) SAMLKeyPair(ctx context.Context, generate func() (certPEM, keyPEM []byte, err error)) (certPEM, keyPEM string, err error) {
 	certPEM, keyPEM, err = s.Store.SAMLKeyPair(ctx)
-	if !errors.Is(err, ErrNotFound) {
-		return certPEM, keyPEM, err
+	if errors.Is(err, ErrNotFound) {
+		c, k, gerr := generate()
+		if gerr != nil {
+			return "", "", gerr
+		}
+		if err := s.Store.CreateSAMLKeyPair(ctx, string(c), sealString(s.Config.SecretKey, string(k)), s.now()); err != nil {
+			return "", "", err
+		}
+		// Another node may have stored its own first: use whichever won.
+		certPEM, keyPEM, err = s.Store.SAMLKeyPair(ctx)
 	}
-	c, k, err := generate()
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.Store.CreateSAMLKeyPair(ctx, string(c), string(k), s.now()); err != nil {
-		return "", "", err
-	}
-	// Another node may have stored its own first: use whichever won.
-	return s.Store.SAMLKeyPair(ctx)
+	keyPEM, err = openStored(s.Config.SecretKey, keyPEM)
+	return certPEM, keyPEM, err
 }

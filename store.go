@@ -107,4 +107,5 @@ type Store interface {
 	MemberStore
 	PasskeyStore
 	AdminStore
+	SecretStore
 }
