@@ -35,7 +35,7 @@ func (s *Service) ChangePassword(ctx context.Context, ac *AuthContext, current, 
 	}
 	// A stolen session must not become a password-guessing oracle: these
 	// guesses share the account's login budget.
-	if err := s.rateLimit("login-account:"+u.Email, ruleLoginAccount); err != nil {
+	if err := s.rateLimit(ctx, "login-account:"+u.Email, ruleLoginAccount); err != nil {
 		return err
 	}
 	if ok, _, err := s.Config.Password.Verify(u.PasswordHash, current); err != nil || !ok {
@@ -128,7 +128,7 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 	case u.HasPassword() && (pw == nil || *pw == ""):
 		return Invalid("password", "Enter your password to delete the account.")
 	case u.HasPassword():
-		if err := s.rateLimit("login-account:"+u.Email, ruleLoginAccount); err != nil {
+		if err := s.rateLimit(ctx, "login-account:"+u.Email, ruleLoginAccount); err != nil {
 			return err
 		}
 		if ok, _, err := s.Config.Password.Verify(u.PasswordHash, *pw); err != nil || !ok {

@@ -60,7 +60,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (SignIn, error
 	if err := checkPassword("password", in.Password); err != nil {
 		return SignIn{}, err
 	}
-	if err := s.rateLimit("signup-ip:"+in.Meta.IP, ruleSignupIP); err != nil {
+	if err := s.rateLimit(ctx, "signup-ip:"+in.Meta.IP, ruleSignupIP); err != nil {
 		return SignIn{}, err
 	}
 	if err := s.requireNoSSO(ctx, email); err != nil {
@@ -106,10 +106,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (SignIn, error) {
 	if in.Password == "" {
 		return SignIn{}, Invalid("password", "A password is required.")
 	}
-	if err := s.rateLimit("login-ip:"+in.Meta.IP, ruleLoginIP); err != nil {
+	if err := s.rateLimit(ctx, "login-ip:"+in.Meta.IP, ruleLoginIP); err != nil {
 		return SignIn{}, err
 	}
-	if err := s.rateLimit("login-account:"+email, ruleLoginAccount); err != nil {
+	if err := s.rateLimit(ctx, "login-account:"+email, ruleLoginAccount); err != nil {
 		return SignIn{}, err
 	}
 	if err := s.requireNoSSO(ctx, email); err != nil {

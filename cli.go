@@ -33,6 +33,10 @@ func (s *Service) AuthorizeCLI(ctx context.Context, ac *AuthContext, in CLIAutho
 	if err := requireSession(ac); err != nil {
 		return CLIAuthorization{}, err
 	}
+	// Each authorization mints a secret key: bound them per user.
+	if err := s.rateLimit(ctx, "cli-authorize:"+ac.User.ID, ruleCLIAuthorize); err != nil {
+		return CLIAuthorization{}, err
+	}
 	cb, err := CheckCallbackURL(in.CallbackURL)
 	if err != nil {
 		return CLIAuthorization{}, err

@@ -85,7 +85,7 @@ var errDashboardToken = Errorf(CodeInvalidToken, "The dashboard link is invalid,
 // org's first member in, in that org, and returns the sign-in and where
 // the browser goes next.
 func (s *Service) ExchangeDashboardToken(ctx context.Context, token string, m Meta) (SignIn, string, error) {
-	if err := s.rateLimit("code-ip:"+m.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+m.IP, ruleCodeIP); err != nil {
 		return SignIn{}, "", err
 	}
 	var c Challenge

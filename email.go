@@ -136,7 +136,7 @@ func (s *Service) VerifyEmail(ctx context.Context, ac *AuthContext, code string)
 	if code == "" {
 		return Invalid("code", "code is required.")
 	}
-	if err := s.rateLimit("code-ip:"+ac.Meta.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+ac.Meta.IP, ruleCodeIP); err != nil {
 		return err
 	}
 	var verdict error // the caller's error; the transaction still commits the attempt count

@@ -159,7 +159,7 @@ func (s *Service) CompleteInvitation(ctx context.Context, ac *AuthContext, in Co
 	if err != nil {
 		return SignIn{}, err
 	}
-	if err := s.rateLimit("code-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
 		return SignIn{}, err
 	}
 	if ac != nil && ac.Credential != CredentialSession {

@@ -137,7 +137,7 @@ type BeginOAuthInput struct {
 // request's user; a forged, replayed or expired handle fails with
 // invalid_link and links nothing.
 func (s *Service) BeginOAuth(ctx context.Context, in BeginOAuthInput) (OAuthAttempt, error) {
-	if err := s.rateLimit("oauth-start-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "oauth-start-ip:"+in.Meta.IP, ruleCodeIP); err != nil {
 		return OAuthAttempt{}, err // every start stores a challenge row
 	}
 	redirect := s.SafeRedirect(in.RedirectTo)

@@ -13,7 +13,7 @@ import (
 // ExchangeOAuthCode turns the one-time code of an OAuth sign-in into a
 // session. The code's challenge is deleted on first use.
 func (s *Service) ExchangeOAuthCode(ctx context.Context, code string, m Meta) (SignIn, error) {
-	if err := s.rateLimit("code-ip:"+m.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+m.IP, ruleCodeIP); err != nil {
 		return SignIn{}, err
 	}
 	c, err := s.redeemToken(ctx, s.Store, kindOAuthCode, code, Errorf(CodeInvalidCode, "The sign-in code is invalid, expired or already used."))
@@ -103,7 +103,7 @@ func (s *Service) ConfirmOAuthTransfer(ctx context.Context, ac *AuthContext, tok
 		return err
 	}
 	invalid := Errorf(CodeInvalidToken, "The transfer link is invalid, expired or already used.")
-	if err := s.rateLimit("code-ip:"+ac.Meta.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+ac.Meta.IP, ruleCodeIP); err != nil {
 		return err
 	}
 	if token == "" || len(token) > 256 {

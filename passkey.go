@@ -112,7 +112,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, ac *AuthContext,
 		if u.Email, err = NormalizeEmail("email", email); err != nil {
 			return PasskeyCeremony{}, err
 		}
-		if err := s.rateLimit("signup-ip:"+m.IP, ruleSignupIP); err != nil {
+		if err := s.rateLimit(ctx, "signup-ip:"+m.IP, ruleSignupIP); err != nil {
 			return PasskeyCeremony{}, err
 		}
 		if err := s.requireNoSSO(ctx, u.Email); err != nil {

@@ -18,7 +18,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, email string, m Meta) (
 	if err != nil {
 		return PasskeyCeremony{}, err
 	}
-	if err := s.rateLimit("login-ip:"+m.IP, ruleLoginIP); err != nil {
+	if err := s.rateLimit(ctx, "login-ip:"+m.IP, ruleLoginIP); err != nil {
 		return PasskeyCeremony{}, err
 	}
 	var c passkey.Ceremony
@@ -74,7 +74,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, challengeID string, cr
 	if len(credential) == 0 {
 		return SignIn{}, Invalid("credential", "credential is required: the JSON of PublicKeyCredential.toJSON().")
 	}
-	if err := s.rateLimit("login-ip:"+m.IP, ruleLoginIP); err != nil {
+	if err := s.rateLimit(ctx, "login-ip:"+m.IP, ruleLoginIP); err != nil {
 		return SignIn{}, err
 	}
 	ch, err := s.consumeChallenge(ctx, challengePasskeyLogin, challengeID)

@@ -1,78 +1,94 @@
 package latchkey
 
 import (
+	"context"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// limiter keeps token buckets per key in memory. Each node limits on its
-// own; behind N nodes a guesser gets at most N times the budget, which
-// still bounds guessing while keeping the hot path free of a database write.
-type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
+// Request-rate limits on credential-guessing paths (contract §10): each is
+// a fixed-window count per key kept in the database (attempt_counters),
+// bumped by one atomic statement per attempt (Store.CountAttempt), so N
+// nodes together allow what one node allows and parallel requests cannot
+// slip past the limit. A node remembers the keys it has seen over their
+// limit until their window ends, only to refuse those early without a
+// database write; it never allows on its own.
 
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter() *limiter { return &limiter{buckets: map[string]*bucket{}} }
-
-// A rule is a refill rate and a burst.
+// A rule allows max attempts per window.
 type rule struct {
-	every time.Duration
-	burst int
+	max    int
+	window time.Duration
 }
 
 // Request-rate rules for credential-guessing paths.
 var (
-	ruleLoginIP      = rule{3 * time.Second, 20}  // 20 at once, then one per 3 s
-	ruleLoginAccount = rule{30 * time.Second, 10} // per email address
-	ruleSignupIP     = rule{10 * time.Second, 10}
-	ruleCodeIP       = rule{3 * time.Second, 20} // codes, tokens, exchanges by IP
+	ruleLoginIP      = rule{20, time.Minute}     // sign-ins (password, passkey, SSO start) per client IP
+	ruleLoginAccount = rule{10, 5 * time.Minute} // password guesses per email address
+	ruleSignupIP     = rule{10, 2 * time.Minute}
+	ruleCodeIP       = rule{20, time.Minute} // codes, tokens, exchanges by IP
+	ruleCLIAuthorize = rule{20, 10 * time.Minute}
 )
 
-// allow spends one token of key's bucket, or says how long to wait.
-func (l *limiter) allow(key string, r rule, now time.Time) (bool, time.Duration) {
+// limiter is the per-node memory of keys over their limit.
+type limiter struct {
+	mu      sync.Mutex
+	blocked map[string]time.Time // key → end of the window that refused it
+	swept   time.Time
+}
+
+func newLimiter() *limiter { return &limiter{blocked: map[string]time.Time{}} }
+
+// refusing reports how long key is still known to be over its limit.
+func (l *limiter) refusing(key string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.buckets, k)
+		for k, until := range l.blocked {
+			if !until.After(now) {
+				delete(l.blocked, k)
 			}
 		}
 		l.swept = now
 	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(rate.Every(r.every), r.burst)}
-		l.buckets[key] = b
+	if until, ok := l.blocked[key]; ok && until.After(now) {
+		return until.Sub(now)
 	}
-	b.seen = now
-	res := b.lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
-	}
-	return true, 0
+	return 0
 }
 
-// rateLimit returns rate_limited when key has used its budget under r. It
-// does nothing when the deployment turned request-rate limits off.
-func (s *Service) rateLimit(key string, r rule) error {
+func (l *limiter) block(key string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.blocked[key] = until
+}
+
+// rateLimit counts one attempt on key and returns rate_limited (with
+// Retry-After) once key has made more than r allows in its window. It
+// does nothing when the deployment turned request-rate limits off. Call
+// it before the attempt's work and outside any Tx, so failed attempts
+// count.
+func (s *Service) rateLimit(ctx context.Context, key string, r rule) error {
 	if !s.Config.RateLimits {
 		return nil
 	}
-	if ok, wait := s.limits.allow(key, r, s.now()); !ok {
-		e := Errorf(CodeRateLimited, "Too many attempts. Try again later.")
-		e.RetryAfter = wait
-		return e
+	now := s.now()
+	if wait := s.limits.refusing(key, now); wait > 0 {
+		return rateLimited(wait)
 	}
-	return nil
+	n, start, err := s.Store.CountAttempt(ctx, "rl:"+key, r.window, now)
+	if err != nil {
+		return err
+	}
+	if n <= r.max {
+		return nil
+	}
+	end := start.Add(r.window)
+	s.limits.block(key, end)
+	return rateLimited(end.Sub(now))
+}
+
+func rateLimited(wait time.Duration) error {
+	e := Errorf(CodeRateLimited, "Too many attempts. Try again later.")
+	e.RetryAfter = max(wait, time.Second)
+	return e
 }

@@ -14,8 +14,8 @@ const kindPasswordReset = "password_reset"
 // nobody can flood a mailbox. They apply alike to known and unknown
 // addresses.
 var (
-	ruleResetIP    = rule{every: 10 * time.Second, burst: 10} // one per 10 s after 10
-	ruleResetEmail = rule{every: 10 * time.Minute, burst: 3}  // one per 10 min after 3
+	ruleResetIP    = rule{10, 2 * time.Minute}
+	ruleResetEmail = rule{3, 30 * time.Minute}
 )
 
 // RequestPasswordReset answers auth.password.reset.request. Its answer and
@@ -27,10 +27,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	if err != nil {
 		return err
 	}
-	if err := s.rateLimit("reset-ip:"+m.IP, ruleResetIP); err != nil {
+	if err := s.rateLimit(ctx, "reset-ip:"+m.IP, ruleResetIP); err != nil {
 		return err
 	}
-	if err := s.rateLimit("reset-email:"+email, ruleResetEmail); err != nil {
+	if err := s.rateLimit(ctx, "reset-email:"+email, ruleResetEmail); err != nil {
 		return err
 	}
 	// An enforced SSO domain has no passwords to reset. The answer depends
@@ -83,7 +83,7 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, newPassword 
 	if newPassword == "" {
 		return Invalid("new_password", "new_password is required.")
 	}
-	if err := s.rateLimit("code-ip:"+m.IP, ruleCodeIP); err != nil {
+	if err := s.rateLimit(ctx, "code-ip:"+m.IP, ruleCodeIP); err != nil {
 		return err
 	}
 	// The policy first, so that a weak password leaves the link usable.

@@ -32,9 +32,15 @@ type Config struct {
 	// one-time codes are always on.
 	RateLimits bool
 	Password   password.Hasher
-	// SecretKey (32 bytes), when set, seals the secrets Latchkey must
-	// read back, such as SSO client secrets, with AES-256-GCM.
+	// SecretKey (32 bytes) seals the secrets Latchkey must read back
+	// (signing keys, the SAML SP key, SSO client secrets, TOTP seeds,
+	// webhook secrets) with AES-256-GCM. The binary always sets one
+	// (LATCHKEY_SECRET_KEY or latchkey-data/secret.key); empty, secrets
+	// are stored unsealed ("plain:"), for tools and old tests only.
 	SecretKey []byte
+	// DNSResolver (host:port) answers the TXT lookups of SSO domain
+	// proofs; empty: the system resolver.
+	DNSResolver string
 }
 
 // DefaultConfig returns the contract's defaults.
@@ -97,7 +103,10 @@ func (s *Service) Open(ctx context.Context) error {
 		s.Mailer = logMailer{s.Logger}
 	}
 	s.limits = newLimiter()
-	kr, err := loadKeys(ctx, s.Store, s.now())
+	if err := s.sealAtRest(ctx); err != nil {
+		return err
+	}
+	kr, err := s.loadKeys(ctx, s.now())
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func (s *Service) issueTokens(ctx context.Context, tx Store, u User, ses Session
 	if err := tx.CreateRefreshToken(ctx, rt); err != nil {
 		return SignIn{}, err
 	}
-	access, err := s.keys.sign(accessClaims{
+	access, err := s.keys.sign(ctx, accessClaims{
 		Issuer: s.Config.Issuer, Subject: u.ID, Audience: s.audience(), ClientID: TokenClientID, JTI: secret.ID("at_"),
 		Org: ses.OrgID, SessionID: ses.ID,
 		Scope: joinScopes(m.Role.Scopes()), IssuedAt: now.Unix(), Expires: now.Add(s.Config.AccessTokenTTL).Unix(),

@@ -39,6 +39,10 @@ type SSOConnection struct {
 	IdPMetadataURL string
 	IdPMetadataXML string
 	CreatedAt      time.Time
+	// Verifications are the org's proofs of Domains, in the same order
+	// (sso_domains.go): only a verified domain discovers, enforces or
+	// lets the IdP vouch for an address.
+	Verifications []DomainVerification
 }
 
 // SSOIdentity links a user to a subject at a connection's IdP.
@@ -52,11 +56,14 @@ type SSOIdentity struct {
 
 // SSOStore is the persistence of SSO connections.
 type SSOStore interface {
-	// CreateSSOConnection inserts a connection and its domains;
-	// ErrConflict when a domain is claimed already.
+	// CreateSSOConnection inserts a connection and its domains, and a
+	// verification row (c.Verifications, unverified) for each domain the
+	// org has none for yet; ErrConflict when another org has verified one
+	// of the domains or another connection of the org lists it.
 	CreateSSOConnection(ctx context.Context, c SSOConnection) error
 	SSOConnectionByID(ctx context.Context, id string) (SSOConnection, error)
-	// SSOConnectionByDomain finds the connection claiming a domain.
+	// SSOConnectionByDomain finds the connection of the org that has
+	// verified a domain (the oldest, should the org have several).
 	SSOConnectionByDomain(ctx context.Context, domain string) (SSOConnection, error)
 	SSOConnectionsOfOrg(ctx context.Context, orgID string) ([]SSOConnection, error)
 	DeleteSSOConnection(ctx context.Context, id string) error
@@ -73,6 +80,8 @@ type SSOStore interface {
 	// CreateSAMLKeyPair stores the key pair unless one exists, so nodes
 	// that start at once agree on one.
 	CreateSAMLKeyPair(ctx context.Context, certPEM, keyPEM string, now time.Time) error
+
+	SSODomainStore
 }
 
 // SSOConnectionInput is the request of org.sso_connections.create.
@@ -110,10 +119,19 @@ func (s *Service) CreateSSOConnection(ctx context.Context, ac *AuthContext, in S
 		return SSOConnection{}, err
 	}
 	c.ID, c.OrgID, c.CreatedAt = secret.ID("sso_"), ac.Org.ID, s.now()
+	c.Verifications = make([]DomainVerification, len(c.Domains))
+	for i, d := range c.Domains {
+		c.Verifications[i] = DomainVerification{Domain: d, OrgID: c.OrgID, Token: newDomainToken(), CreatedAt: c.CreatedAt}
+	}
 	if err := s.Store.CreateSSOConnection(ctx, s.sealConnection(c)); errors.Is(err, ErrConflict) {
-		return SSOConnection{}, &Error{Code: CodeDomainTaken, Field: "domains", Message: "One of these domains is already claimed by an SSO connection."}
+		return SSOConnection{}, &Error{Code: CodeDomainTaken, Field: "domains", Message: "One of these domains is verified by another organization, or claimed by another connection of yours."}
 	} else if err != nil {
 		return SSOConnection{}, err
+	}
+	// The org may have proven some domains before (an earlier
+	// connection): show the stored rows, not the fresh tokens.
+	if stored, err := s.Store.SSOConnectionByID(ctx, c.ID); err == nil {
+		c.Verifications = stored.Verifications
 	}
 	s.audit(ctx, AuditEvent{ActorID: actorOf(ac), OrgID: c.OrgID, Action: "sso_connection.created", Target: c.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})
 	return c, nil
@@ -167,7 +185,7 @@ func checkDomains(in []string) ([]string, error) {
 	}
 	var out []string
 	for _, d := range in {
-		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		d = normalizeDomain(d)
 		if !validDomain(d) {
 			return nil, Invalid("domains", "%q is not a domain name.", truncate(d, 64))
 		}

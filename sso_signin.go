@@ -52,7 +52,7 @@ func deriveSecrets(a *SSOAttempt, browserSecret string) {
 // browser secret goes in a short-lived cookie; only its hash is stored.
 func (s *Service) BeginSSO(ctx context.Context, connectionID string, m Meta, build func(SSOAttempt) (redirect, requestID string, err error)) (redirect, browserSecret string, err error) {
 	// Each start stores a row until it expires: bound them per client.
-	if err := s.rateLimit("sso-start-ip:"+m.IP, ruleLoginIP); err != nil {
+	if err := s.rateLimit(ctx, "sso-start-ip:"+m.IP, ruleLoginIP); err != nil {
 		return "", "", err
 	}
 	browserSecret = secret.Token("")
@@ -134,7 +134,9 @@ func (s *Service) CompleteSSO(ctx context.Context, connectionID string, in SSOLo
 			return err
 		}
 		orgID = conn.OrgID
-		if !slices.Contains(conn.Domains, EmailDomain(email)) {
+		// Only a proven domain lets the IdP vouch for an address: an org
+		// that merely claims a domain must not provision its people.
+		if !slices.Contains(conn.Domains, EmailDomain(email)) || !conn.domainVerified(EmailDomain(email)) {
 			return Errorf(CodeSSODomainMismatch, "The identity provider vouched for an address outside this connection's domains.")
 		}
 		now := s.now()
@@ -226,19 +228,24 @@ func ensureMember(ctx context.Context, tx Store, userID, orgID string, now time.
 }
 
 // SAMLKeyPair returns the deployment's SAML service-provider key pair
-// (PEM), creating it with generate on first use.
+// (PEM), creating it with generate on first use. The private key is
+// sealed at rest.
 func (s *Service) SAMLKeyPair(ctx context.Context, generate func() (certPEM, keyPEM []byte, err error)) (certPEM, keyPEM string, err error) {
 	certPEM, keyPEM, err = s.Store.SAMLKeyPair(ctx)
-	if !errors.Is(err, ErrNotFound) {
-		return certPEM, keyPEM, err
+	if errors.Is(err, ErrNotFound) {
+		c, k, gerr := generate()
+		if gerr != nil {
+			return "", "", gerr
+		}
+		if err := s.Store.CreateSAMLKeyPair(ctx, string(c), sealString(s.Config.SecretKey, string(k)), s.now()); err != nil {
+			return "", "", err
+		}
+		// Another node may have stored its own first: use whichever won.
+		certPEM, keyPEM, err = s.Store.SAMLKeyPair(ctx)
 	}
-	c, k, err := generate()
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.Store.CreateSAMLKeyPair(ctx, string(c), string(k), s.now()); err != nil {
-		return "", "", err
-	}
-	// Another node may have stored its own first: use whichever won.
-	return s.Store.SAMLKeyPair(ctx)
+	keyPEM, err = openStored(s.Config.SecretKey, keyPEM)
+	return certPEM, keyPEM, err
 }

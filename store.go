@@ -108,4 +108,5 @@ type Store interface {
 	PasskeyStore
 	AdminStore
 	MFAStore
+	SecretStore
 }

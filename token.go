@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -17,10 +16,18 @@ import (
 // SigningKey is an Ed25519 key that signs access tokens. Keys live in the
 // database so that every node signs and verifies with the same ones.
 type SigningKey struct {
-	Slot       int // rotation generation; one key per slot
-	KID        string
+	Slot int // rotation generation; one key per slot
+	KID  string
+	// PrivateKey is the key in memory. Stores never write it in clear
+	// when Sealed is set: Sealed is the base64 seed sealed under the
+	// server secret (secrets.go). A store given a key without Sealed (old
+	// rows, tests) keeps the clear seed, which Open seals at the next start.
 	PrivateKey ed25519.PrivateKey
-	CreatedAt  time.Time
+	Sealed     string
+	// NotBefore is when the key starts signing (latchkey keys rotate:
+	// after the overlap, so JWKS caches have it first). Zero: at once.
+	NotBefore time.Time
+	CreatedAt time.Time
 }
 
 // accessClaims are the claims of an access token (RFC 9068, plus the
@@ -47,9 +54,12 @@ const TokenClientID = "latchkey"
 type keyring struct {
 	mu       sync.RWMutex
 	keys     map[string]ed25519.PublicKey
-	signer   SigningKey
-	store    Store
+	list     []SigningKey // every key, oldest slot first
+	ttl      time.Duration
+	load     func(ctx context.Context) ([]SigningKey, error)
 	reloaded time.Time // last reload for an unknown kid
+	loadedAt time.Time // service time of the last load, for rotations
+	now      func() time.Time
 
 	// verified remembers the claims of tokens whose signature checked out,
 	// because a dashboard presents the same access token on every page
@@ -70,36 +80,96 @@ const maxVerified = 20000
 // a database read and a key derivation per stored key.
 const keyReloadEvery = time.Second
 
+// keyReloadPeriod is how often a node re-reads the signing keys, so it
+// learns a rotation made elsewhere well within the overlap.
+const keyReloadPeriod = time.Minute
+
 // loadKeys reads the signing keys, creating the first one on a fresh
-// database, and signs with the newest.
-func loadKeys(ctx context.Context, st Store, now time.Time) (*keyring, error) {
-	list, err := st.SigningKeys(ctx)
+// database.
+func (s *Service) loadKeys(ctx context.Context, now time.Time) (*keyring, error) {
+	list, err := s.signingKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if len(list) == 0 {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		k, err := s.newSigningKey(1, now, now)
 		if err != nil {
 			return nil, err
 		}
-		if err := st.CreateSigningKey(ctx, SigningKey{Slot: 1, KID: keyID(priv.Public().(ed25519.PublicKey)), PrivateKey: priv, CreatedAt: now}); err != nil {
+		if err := s.Store.CreateSigningKey(ctx, k); err != nil {
 			return nil, err
 		}
-		if list, err = st.SigningKeys(ctx); err != nil {
+		if list, err = s.signingKeys(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if len(list) == 0 {
 		return nil, errors.New("no signing key after creating one")
 	}
-	kr := &keyring{keys: map[string]ed25519.PublicKey{}, store: st}
+	kr := &keyring{keys: map[string]ed25519.PublicKey{}, load: s.signingKeys, ttl: s.Config.AccessTokenTTL, now: s.now}
+	kr.setKeys(list, now)
+	return kr, nil
+}
+
+// setKeys replaces the key list; kr.mu must be held or kr unshared.
+func (kr *keyring) setKeys(list []SigningKey, now time.Time) {
+	kr.list, kr.loadedAt = list, now
+	kr.keys = map[string]ed25519.PublicKey{}
 	for _, k := range list {
 		kr.keys[k.KID] = k.PrivateKey.Public().(ed25519.PublicKey)
-		if k.Slot > kr.signer.Slot {
-			kr.signer = k
+	}
+}
+
+// signsFrom is when k started (or starts) signing: keys from before
+// rotations have no NotBefore and signed from their creation.
+func (k SigningKey) signsFrom() time.Time {
+	if k.NotBefore.IsZero() {
+		return k.CreatedAt
+	}
+	return k.NotBefore
+}
+
+// signerAt is the key that signs at now: the newest whose NotBefore has
+// come (the oldest if none has).
+func signerAt(list []SigningKey, now time.Time) SigningKey {
+	signer := list[0]
+	for _, k := range list[1:] {
+		if !k.signsFrom().After(now) {
+			signer = k
 		}
 	}
-	return kr, nil
+	return signer
+}
+
+// retiredAt reports whether key i's every token has expired at now: a
+// newer key has been signing for longer than a token lives (plus a
+// minute for clock skew and the reload period). A retired key leaves the
+// JWKS and verifies nothing more, so its private key no longer matters.
+func retiredAt(list []SigningKey, i int, ttl time.Duration, now time.Time) bool {
+	for _, k := range list[i+1:] {
+		if !k.signsFrom().Add(ttl + keyReloadPeriod).After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// refresh re-reads the keys when the last load is older than the period.
+func (kr *keyring) refresh(ctx context.Context, now time.Time) {
+	kr.mu.RLock()
+	stale := now.Sub(kr.loadedAt) >= keyReloadPeriod
+	kr.mu.RUnlock()
+	if !stale {
+		return
+	}
+	list, err := kr.load(ctx)
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if err != nil || len(list) == 0 {
+		kr.loadedAt = now // keep the keys we have; retry next period
+		return
+	}
+	kr.setKeys(list, now)
 }
 
 // keyID derives a stable kid from the public key (RFC 7638 style digest).
@@ -108,14 +178,19 @@ func keyID(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-func (kr *keyring) sign(c accessClaims) (string, error) {
-	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt","kid":"` + kr.signer.KID + `"}`))
+func (kr *keyring) sign(ctx context.Context, c accessClaims) (string, error) {
+	now := kr.now()
+	kr.refresh(ctx, now)
+	kr.mu.RLock()
+	signer := signerAt(kr.list, now)
+	kr.mu.RUnlock()
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt","kid":"` + signer.KID + `"}`))
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", err
 	}
 	signing := header + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig := ed25519.Sign(kr.signer.PrivateKey, []byte(signing))
+	sig := ed25519.Sign(signer.PrivateKey, []byte(signing))
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
@@ -193,7 +268,11 @@ func (kr *keyring) verifySignature(ctx context.Context, token string) (accessCla
 func (kr *keyring) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	kr.mu.RLock()
 	pub, ok := kr.keys[kid]
+	retired := ok && kr.retired(kid)
 	kr.mu.RUnlock()
+	if retired {
+		return nil, errMalformedJWT
+	}
 	if ok {
 		return pub, nil
 	}
@@ -209,17 +288,27 @@ func (kr *keyring) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 		return nil, errMalformedJWT
 	}
 	kr.reloaded = time.Now()
-	list, err := kr.store.SigningKeys(ctx)
+	list, err := kr.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range list {
-		kr.keys[k.KID] = k.PrivateKey.Public().(ed25519.PublicKey)
+	if len(list) > 0 {
+		kr.setKeys(list, kr.loadedAt)
 	}
-	if pub, ok = kr.keys[kid]; !ok {
+	if pub, ok = kr.keys[kid]; !ok || kr.retired(kid) {
 		return nil, errMalformedJWT
 	}
 	return pub, nil
+}
+
+// retired reports whether kid is retired now; kr.mu must be held.
+func (kr *keyring) retired(kid string) bool {
+	for i, k := range kr.list {
+		if k.KID == kid {
+			return retiredAt(kr.list, i, kr.ttl, kr.now())
+		}
+	}
+	return false
 }
 
 // JWK is one public key of the JSON Web Key Set.
@@ -233,14 +322,19 @@ type JWK struct {
 }
 
 // JWKS returns the public keys that verify access tokens, for
-// /.well-known/jwks.json.
+// /.well-known/jwks.json: every key not retired, including one that will
+// only sign after its rotation overlap.
 func (s *Service) JWKS(ctx context.Context) ([]JWK, error) {
-	list, err := s.Store.SigningKeys(ctx)
+	list, err := s.signingKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
 	out := make([]JWK, 0, len(list))
-	for _, k := range list {
+	for i, k := range list {
+		if retiredAt(list, i, s.Config.AccessTokenTTL, now) {
+			continue
+		}
 		pub := k.PrivateKey.Public().(ed25519.PublicKey)
 		out = append(out, JWK{KTY: "OKP", CRV: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), KID: k.KID, Alg: "EdDSA", Use: "sig"})
 	}

@@ -21,6 +21,11 @@ import (
 // use the real parameters.
 var CheapPassword = password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1}}
 
+// SecretKey is the server secret of test servers, the same for every
+// node so that nodes on one database open each other's sealed rows (the
+// binary refuses PostgreSQL without one, contract §10).
+var SecretKey = []byte("latchkeytest-server-secret-32by!")
+
 // Options tune a test server. The zero value is a server on a fresh
 // SQLite database with rate limits off and cheap password hashing.
 type Options struct {
@@ -65,6 +70,7 @@ func New(t testing.TB, opts Options) *Env {
 	cfg.PublicURL, cfg.DashboardURL, cfg.Issuer = base, base, base
 	cfg.RateLimits = false
 	cfg.Password = CheapPassword
+	cfg.SecretKey = SecretKey
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}

@@ -38,6 +38,33 @@ type ssoConnectionJSON struct {
 	IdPMetadataURL  string    `json:"idp_metadata_url,omitempty"`
 	SAMLMetadataURL string    `json:"saml_metadata_url,omitempty"`
 	SAMLACSURL      string    `json:"saml_acs_url,omitempty"`
+	// DomainVerifications say, per domain, whether the org has proven it
+	// and which TXT record proves it (contract §10).
+	DomainVerifications []domainVerificationJSON `json:"domain_verifications"`
+}
+
+type domainVerificationJSON struct {
+	Domain   string `json:"domain"`
+	Verified bool   `json:"verified"`
+	TXTName  string `json:"txt_name"`
+	TXTValue string `json:"txt_value"`
+}
+
+func toDomainVerificationJSON(v latchkey.DomainVerification) domainVerificationJSON {
+	return domainVerificationJSON{Domain: v.Domain, Verified: v.Verified, TXTName: v.TXTName(), TXTValue: v.TXTValue()}
+}
+
+type domainRequest struct {
+	Domain string `json:"domain"`
+}
+
+type adminDomainRequest struct {
+	Domain string `json:"domain"`
+	OrgID  string `json:"org_id,omitempty"`
+}
+
+type domainVerificationBody struct {
+	DomainVerification domainVerificationJSON `json:"domain_verification"`
 }
 
 func (s *Server) toSSOConnectionJSON(c latchkey.SSOConnection) ssoConnectionJSON {
@@ -45,6 +72,10 @@ func (s *Server) toSSOConnectionJSON(c latchkey.SSOConnection) ssoConnectionJSON
 	j := ssoConnectionJSON{ID: c.ID, Protocol: c.Protocol, Domains: c.Domains, Enforced: c.Enforced, CreatedAt: c.CreatedAt, StartURL: u.start}
 	if j.Domains == nil {
 		j.Domains = []string{}
+	}
+	j.DomainVerifications = []domainVerificationJSON{}
+	for _, v := range c.Verifications {
+		j.DomainVerifications = append(j.DomainVerifications, toDomainVerificationJSON(v))
 	}
 	switch c.Protocol {
 	case latchkey.SSOProtocolOIDC:
@@ -112,6 +143,16 @@ func (s *Server) ssoOps() []operation {
 		rpc("org.sso_connections.delete", authAny, "Delete an SSO connection and free its domains.",
 			func(c *call, req idRequest) (empty, error) {
 				return empty{}, s.svc.DeleteSSOConnection(c.ctx, c.auth, req.ID)
+			}),
+		rpc("org.sso_domains.verify", authAny, "Prove a domain of the organization's SSO connections by its DNS TXT record.",
+			func(c *call, req domainRequest) (domainVerificationBody, error) {
+				v, err := s.svc.VerifySSODomain(c.ctx, c.auth, req.Domain)
+				return domainVerificationBody{toDomainVerificationJSON(v)}, err
+			}),
+		rpc("admin.sso_domains.verify", authAdmin, "Mark a claimed SSO domain verified without DNS (operators' override).",
+			func(c *call, req adminDomainRequest) (domainVerificationBody, error) {
+				v, err := s.svc.AdminVerifySSODomain(c.ctx, c.auth, req.Domain, req.OrgID)
+				return domainVerificationBody{toDomainVerificationJSON(v)}, err
 			}),
 		rpc("auth.sso.discover", authNone, "Tell whether an email's domain signs in through SSO, and where.",
 			func(c *call, req discoverRequest) (discoverJSON, error) {

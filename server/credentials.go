@@ -79,9 +79,18 @@ func (s *Server) authenticate(c *call, op operation) error {
 
 // checkCSRF applies the contract's rule to a cookie-authenticated,
 // state-changing request: a JSON body, and an Origin (when sent) that is
-// one of ours.
+// one of ours. A POST with no body at all and no Content-Type (a bare
+// fetch(url, {method: "POST"}) of auth.logout) is read as {} and
+// accepted, as auth.refresh accepts it: every cross-site form or
+// no-cors request that carries a body declares a non-JSON type, and any
+// cross-site request sends a foreign Origin, refused below. So every
+// bodiless POST is treated alike (docs/api.md, "Bodiless POSTs").
 func (s *Server) checkCSRF(r *http.Request) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" && r.ContentLength == 0 {
+		mt, err = "application/json", nil
+	}
 	if err != nil || mt != "application/json" {
 		return latchkey.Errorf(latchkey.CodeCSRFRejected, "A cookie-authenticated request must send Content-Type: application/json.")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -47,6 +48,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		b, _ := jsonMarshal(map[string]any{"keys": keys})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	})
+	// RFC 8414 metadata, so resource servers find the issuer's keys from
+	// its name (contract §10).
+	s.handle(mux, "GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		b, _ := jsonMarshal(map[string]any{
+			"issuer":   s.svc.Config.Issuer,
+			"jwks_uri": strings.TrimRight(s.cfg.PublicURL, "/") + "/.well-known/jwks.json",
+		})
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	})

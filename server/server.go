@@ -232,11 +232,16 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &latchkey.Error{Code: codeMethodNotAllowed, Message: "Use " + allow + " for " + name + "."})
 		return
 	}
-	// A browser on a foreign site may not POST here at all, credentials or
-	// not: a form that signs the visitor in to the attacker's account
-	// (login CSRF) carries no cookie to check. Browsers always send Origin
-	// on cross-site POSTs; SDKs and curl send none.
-	if origin := r.Header.Get("Origin"); r.Method == http.MethodPost && origin != "" && !s.originAllowed(origin) {
+	// A browser on a foreign site may not POST here without a bearer
+	// credential: a form that signs the visitor in to the attacker's
+	// account (login CSRF) carries no cookie to check. Browsers always
+	// send Origin on cross-site POSTs; SDKs and curl send none. A request
+	// with an Authorization header is exempt: no cross-site page can set
+	// that header (the CORS preflight it needs is refused to foreign
+	// origins), and backends that forward a browser's headers with their
+	// own bearer token must work (contract §2: the CSRF rule is for
+	// cookies). Cookie requests still pass checkCSRF.
+	if origin := r.Header.Get("Origin"); r.Method == http.MethodPost && origin != "" && r.Header.Get("Authorization") == "" && !s.originAllowed(origin) {
 		s.writeError(w, r, latchkey.Errorf(latchkey.CodeCSRFRejected, "Requests from this origin are not allowed."))
 		return
 	}

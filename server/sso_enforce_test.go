@@ -30,6 +30,9 @@ func TestSSOEnforcementBlocksOAuth(t *testing.T) {
 		if r.Status != http.StatusOK {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
+		// Enforcement starts once the domain is proven (here by the
+		// operator's override).
+		wantOK(t, "admin verify", adminKey(t, e.Env).Call("admin.sso_domains.verify", map[string]any{"domain": "corp.test"}))
 
 		t.Run("returning OAuth identity", func(t *testing.T) {
 			wantLoginError(t, e.signIn(t, e.Client(t), "acme"), "sso_required")

@@ -19,30 +19,36 @@ const ownerPassword = "correct horse battery"
 type ssoEnv struct {
 	env   *latchkeytest.Env
 	owner *latchkeytest.Client
+	dns   *latchkeytest.DNS // answers the owner's domain proofs
 }
 
 func newSSOEnv(t *testing.T, db latchkeytest.Database, ownerEmail string) ssoEnv {
 	t.Helper()
+	d := latchkeytest.NewDNS(t)
 	env := latchkeytest.New(t, latchkeytest.Options{Database: db, Configure: func(c *latchkey.Config) {
 		c.SecretKey = []byte("0123456789abcdef0123456789abcdef")
+		c.DNSResolver = d.Addr
 	}, Server: allowPrivateNetworks})
 	owner := env.Client(t)
 	owner.Register(ownerEmail, ownerPassword)
-	return ssoEnv{env: env, owner: owner}
+	return ssoEnv{env: env, owner: owner, dns: d}
 }
 
 // allowPrivateNetworks lets SSO connections reach the in-process IdPs on
 // 127.0.0.1 (LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS=on).
 func allowPrivateNetworks(c *server.Config) { c.SSOAllowPrivateNetworks = true }
 
-// createConnection creates a connection as the owner and returns it.
+// createConnection creates a connection as the owner, proves its
+// domains by DNS, and returns it as created.
 func (e ssoEnv) createConnection(t *testing.T, body map[string]any) map[string]any {
 	t.Helper()
 	r := e.owner.Call("org.sso_connections.create", body)
 	if r.Status != http.StatusOK {
 		t.Fatalf("create connection: %d %s", r.Status, r.Body)
 	}
-	return r.Obj("sso_connection")
+	conn := r.Obj("sso_connection")
+	proveDomains(t, e.dns, e.owner, conn)
+	return conn
 }
 
 // path strips the server's base URL from an absolute URL.

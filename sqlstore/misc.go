@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"github.com/latchkey/latchkey"
 )
@@ -56,9 +57,11 @@ func (s *Store) AuditEvents(ctx context.Context, actorID string) ([]latchkey.Aud
 	return out, rows.Err()
 }
 
-// SigningKeys lists the token signing keys, oldest slot first.
+// SigningKeys lists the token signing keys, oldest slot first. A sealed
+// key comes back in Sealed for the domain to open; a clear row (from
+// before sealing) also fills PrivateKey.
 func (s *Store) SigningKeys(ctx context.Context) ([]latchkey.SigningKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT slot, kid, private_key, created_at FROM signing_keys ORDER BY slot`)
+	rows, err := s.r.QueryContext(ctx, `SELECT slot, kid, private_key, not_before, created_at FROM signing_keys ORDER BY slot`)
 	if err != nil {
 		return nil, err
 	}
@@ -66,23 +69,79 @@ func (s *Store) SigningKeys(ctx context.Context) ([]latchkey.SigningKey, error) 
 	var out []latchkey.SigningKey
 	for rows.Next() {
 		var k latchkey.SigningKey
-		var seed string
-		var created int64
-		if err := rows.Scan(&k.Slot, &k.KID, &seed, &created); err != nil {
+		var stored string
+		var notBefore, created int64
+		if err := rows.Scan(&k.Slot, &k.KID, &stored, &notBefore, &created); err != nil {
 			return nil, err
 		}
-		raw, err := base64.StdEncoding.DecodeString(seed)
-		if err != nil || len(raw) != ed25519.SeedSize {
-			return nil, fmt.Errorf("signing key %s is corrupt", k.KID)
+		k.Sealed, k.CreatedAt = stored, fromTS(created)
+		if notBefore != 0 {
+			k.NotBefore = fromTS(notBefore)
 		}
-		k.PrivateKey, k.CreatedAt = ed25519.NewKeyFromSeed(raw), fromTS(created)
+		if !strings.HasPrefix(stored, "v1:") && !strings.HasPrefix(stored, "plain:") {
+			raw, err := base64.StdEncoding.DecodeString(stored)
+			if err != nil || len(raw) != ed25519.SeedSize {
+				return nil, fmt.Errorf("signing key %s is corrupt", k.KID)
+			}
+			k.PrivateKey = ed25519.NewKeyFromSeed(raw)
+		}
 		out = append(out, k)
 	}
 	return out, rows.Err()
 }
 
-// CreateSigningKey inserts a key unless its slot is taken.
+// CreateSigningKey inserts a key unless its slot is taken. It stores
+// k.Sealed, or, for a key given without it, the clear seed.
 func (s *Store) CreateSigningKey(ctx context.Context, k latchkey.SigningKey) error {
-	return s.exec(ctx, `INSERT INTO signing_keys (slot, kid, private_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slot) DO NOTHING`,
-		k.Slot, k.KID, base64.StdEncoding.EncodeToString(k.PrivateKey.Seed()), ts(k.CreatedAt))
+	stored := k.Sealed
+	if stored == "" {
+		stored = base64.StdEncoding.EncodeToString(k.PrivateKey.Seed())
+	}
+	var notBefore int64
+	if !k.NotBefore.IsZero() {
+		notBefore = ts(k.NotBefore)
+	}
+	return s.exec(ctx, `INSERT INTO signing_keys (slot, kid, private_key, not_before, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (slot) DO NOTHING`,
+		k.Slot, k.KID, stored, notBefore, ts(k.CreatedAt))
+}
+
+// secretColumns names where each kind of stored secret lives.
+var secretColumns = map[string]struct{ table, column, key, clear string }{
+	latchkey.SecretSigningKey: {"signing_keys", "private_key", "slot", `private_key NOT LIKE 'v1:%'`},
+	latchkey.SecretSAMLKey:    {"saml_keys", "private_key", "slot", `private_key NOT LIKE 'v1:%'`},
+	latchkey.SecretSSOClient:  {"sso_connections", "client_secret", "id", `client_secret <> '' AND client_secret NOT LIKE 'v1:%'`},
+}
+
+// ClearSecrets lists the stored secrets that are not sealed.
+func (s *Store) ClearSecrets(ctx context.Context) ([]latchkey.StoredSecret, error) {
+	var out []latchkey.StoredSecret
+	for _, kind := range []string{latchkey.SecretSigningKey, latchkey.SecretSAMLKey, latchkey.SecretSSOClient} {
+		c := secretColumns[kind]
+		rows, err := s.r.QueryContext(ctx, `SELECT CAST(`+c.key+` AS TEXT), `+c.column+` FROM `+c.table+` WHERE `+c.clear)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			sec := latchkey.StoredSecret{Kind: kind}
+			if err := rows.Scan(&sec.ID, &sec.Value); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, sec)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ReplaceSecret writes sealed over the secret's value if it is unchanged.
+func (s *Store) ReplaceSecret(ctx context.Context, sec latchkey.StoredSecret, sealed string) error {
+	c, ok := secretColumns[sec.Kind]
+	if !ok {
+		return fmt.Errorf("unknown secret kind %q", sec.Kind)
+	}
+	return s.exec(ctx, `UPDATE `+c.table+` SET `+c.column+` = $1 WHERE CAST(`+c.key+` AS TEXT) = $2 AND `+c.column+` = $3`, sealed, sec.ID, sec.Value)
 }

@@ -272,3 +272,7 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 	}
 	return nil
 }
+
+// SQLitePath is the file an sqlite:// URL names (for files kept next to
+// the database, such as the server secret).
+func SQLitePath(rawURL string) (string, error) { return sqlitePath(rawURL) }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey"
@@ -19,8 +21,10 @@ func scanSSOConnection(row scanner) (latchkey.SSOConnection, error) {
 	return c, translate(err)
 }
 
-// CreateSSOConnection inserts a connection and its domains in one
-// transaction; ErrConflict when a domain is claimed already.
+// CreateSSOConnection inserts a connection, its domains and the org's
+// unverified claims on domains it has no row for yet, in one
+// transaction; ErrConflict when another org has verified a domain or
+// another connection of the org lists it.
 func (s *Store) CreateSSOConnection(ctx context.Context, c latchkey.SSOConnection) error {
 	return s.Tx(ctx, func(tx latchkey.Store) error {
 		t := tx.(*Store)
@@ -29,7 +33,31 @@ func (s *Store) CreateSSOConnection(ctx context.Context, c latchkey.SSOConnectio
 			return err
 		}
 		for i, d := range c.Domains {
+			var n int
+			if err := t.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sso_domain_verifications WHERE domain = $1 AND org_id <> $2 AND verified = $3`, d, c.OrgID, true).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return latchkey.ErrConflict
+			}
+			if err := t.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sso_domains d JOIN sso_connections c ON c.id = d.connection_id WHERE d.domain = $1 AND c.org_id = $2`, d, c.OrgID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return latchkey.ErrConflict
+			}
 			if err := t.exec(ctx, `INSERT INTO sso_domains (domain, connection_id, position) VALUES ($1, $2, $3)`, d, c.ID, i); err != nil {
+				return err
+			}
+			token := ""
+			if i < len(c.Verifications) {
+				token = c.Verifications[i].Token
+			}
+			if token == "" {
+				return fmt.Errorf("domain %s has no verification token", d)
+			}
+			if err := t.exec(ctx, `INSERT INTO sso_domain_verifications (domain, org_id, token, verified, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain, org_id) DO NOTHING`,
+				d, c.OrgID, token, false, ts(c.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -37,20 +65,26 @@ func (s *Store) CreateSSOConnection(ctx context.Context, c latchkey.SSOConnectio
 	})
 }
 
-// withDomains reads the domains of c.
+// withDomains reads the domains of c and the org's proofs of them.
 func (s *Store) withDomains(ctx context.Context, c latchkey.SSOConnection) (latchkey.SSOConnection, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT domain FROM sso_domains WHERE connection_id = $1 ORDER BY position`, c.ID)
+	rows, err := s.r.QueryContext(ctx, `SELECT d.domain, COALESCE(v.token, ''), COALESCE(v.verified, $2), v.verified_at, COALESCE(v.created_at, 0)
+		FROM sso_domains d LEFT JOIN sso_domain_verifications v ON v.domain = d.domain AND v.org_id = $3
+		WHERE d.connection_id = $1 ORDER BY d.position`, c.ID, false, c.OrgID)
 	if err != nil {
 		return c, err
 	}
 	defer rows.Close()
-	c.Domains = []string{}
+	c.Domains, c.Verifications = []string{}, []latchkey.DomainVerification{}
 	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
+		v := latchkey.DomainVerification{OrgID: c.OrgID}
+		var at sql.NullInt64
+		var created int64
+		if err := rows.Scan(&v.Domain, &v.Token, &v.Verified, &at, &created); err != nil {
 			return c, err
 		}
-		c.Domains = append(c.Domains, d)
+		v.VerifiedAt, v.CreatedAt = fromNullTS(at), fromTS(created)
+		c.Domains = append(c.Domains, v.Domain)
+		c.Verifications = append(c.Verifications, v)
 	}
 	return c, rows.Err()
 }
@@ -64,9 +98,15 @@ func (s *Store) SSOConnectionByID(ctx context.Context, id string) (latchkey.SSOC
 	return s.withDomains(ctx, c)
 }
 
-// SSOConnectionByDomain reads the connection that claims a domain.
+// SSOConnectionByDomain reads the oldest connection listing a domain of
+// the org that has verified it; a claim alone finds nothing.
 func (s *Store) SSOConnectionByDomain(ctx context.Context, domain string) (latchkey.SSOConnection, error) {
-	c, err := scanSSOConnection(s.r.QueryRowContext(ctx, `SELECT `+ssoColumns+` FROM sso_connections WHERE id = (SELECT connection_id FROM sso_domains WHERE domain = $1)`, domain))
+	c, err := scanSSOConnection(s.r.QueryRowContext(ctx, `SELECT `+ssoColumns+` FROM sso_connections WHERE id = (
+		SELECT c.id FROM sso_domain_verifications v
+		JOIN sso_connections c ON c.org_id = v.org_id
+		JOIN sso_domains d ON d.connection_id = c.id AND d.domain = v.domain
+		WHERE v.domain = $1 AND v.verified = $2
+		ORDER BY c.created_at, c.id LIMIT 1)`, domain, true))
 	if err != nil {
 		return c, err
 	}
@@ -142,4 +182,48 @@ func (s *Store) SAMLKeyPair(ctx context.Context) (certPEM, keyPEM string, err er
 func (s *Store) CreateSAMLKeyPair(ctx context.Context, certPEM, keyPEM string, now time.Time) error {
 	return s.exec(ctx, `INSERT INTO saml_keys (slot, certificate, private_key, created_at) VALUES (1, $1, $2, $3) ON CONFLICT (slot) DO NOTHING`,
 		certPEM, keyPEM, ts(now))
+}
+
+// SSODomainClaims lists every org's claim on a domain, oldest first.
+func (s *Store) SSODomainClaims(ctx context.Context, domain string) ([]latchkey.DomainVerification, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT domain, org_id, token, verified, verified_at, created_at FROM sso_domain_verifications WHERE domain = $1 ORDER BY created_at, org_id`, domain)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []latchkey.DomainVerification
+	for rows.Next() {
+		var v latchkey.DomainVerification
+		var at sql.NullInt64
+		var created int64
+		if err := rows.Scan(&v.Domain, &v.OrgID, &v.Token, &v.Verified, &at, &created); err != nil {
+			return nil, err
+		}
+		v.VerifiedAt, v.CreatedAt = fromNullTS(at), fromTS(created)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// VerifySSODomain marks the org's claim verified and drops the other
+// orgs' claims on the domain. The partial unique index on verified rows
+// makes the first of two orgs verifying at once win (ErrConflict).
+func (s *Store) VerifySSODomain(ctx context.Context, orgID, domain string, now time.Time) error {
+	return s.Tx(ctx, func(tx latchkey.Store) error {
+		t := tx.(*Store)
+		var n int
+		if err := t.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sso_domain_verifications WHERE domain = $1 AND org_id <> $2 AND verified = $3`, domain, orgID, true).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return latchkey.ErrConflict
+		}
+		if err := t.execOne(ctx, `UPDATE sso_domain_verifications SET verified = $1, verified_at = $2 WHERE domain = $3 AND org_id = $4`, true, ts(now), domain, orgID); err != nil {
+			return err
+		}
+		if err := t.exec(ctx, `DELETE FROM sso_domains WHERE domain = $1 AND connection_id IN (SELECT id FROM sso_connections WHERE org_id <> $2)`, domain, orgID); err != nil {
+			return err
+		}
+		return t.exec(ctx, `DELETE FROM sso_domain_verifications WHERE domain = $1 AND org_id <> $2`, domain, orgID)
+	})
 }

@@ -25,13 +25,39 @@ func TestSSOStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		oidc := latchkey.SSOConnection{ID: "sso_1", OrgID: "org_a", Protocol: "oidc", Domains: []string{"acme.test", "acme.example"},
-			Enforced: true, Issuer: "https://idp.acme.test", ClientID: "cid", ClientSecret: "v1:sealed", CreatedAt: now}
+			Enforced: true, Issuer: "https://idp.acme.test", ClientID: "cid", ClientSecret: "v1:sealed", CreatedAt: now,
+			Verifications: claims("org_a", now, "acme.test", "acme.example")}
 		if err := st.CreateSSOConnection(ctx, oidc); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := st.SSOConnectionByDomain(ctx, "acme.test"); !errors.Is(err, latchkey.ErrNotFound) {
+			t.Errorf("an unverified domain finds its connection: %v", err)
+		}
+		// org_b claims acme.test too (unverified claims never block)...
+		squat := latchkey.SSOConnection{ID: "sso_3", OrgID: "org_b", Protocol: "saml", Domains: []string{"acme.test", "b.test"}, IdPMetadataXML: "<x/>", CreatedAt: now,
+			Verifications: claims("org_b", now, "acme.test", "b.test")}
+		if err := st.CreateSSOConnection(ctx, squat); err != nil {
+			t.Fatalf("a second unverified claim: %v", err)
+		}
+		for _, d := range oidc.Domains {
+			if err := st.VerifySSODomain(ctx, "org_a", d, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// ...and loses it when org_a verifies first.
+		if got, err := st.SSOConnectionByID(ctx, "sso_3"); err != nil || !slices.Equal(got.Domains, []string{"b.test"}) {
+			t.Errorf("squatter's connection after the owner verified: %+v, %v", got, err)
+		}
+		if c, err := st.SSODomainClaims(ctx, "acme.test"); err != nil || len(c) != 1 || c[0].OrgID != "org_a" || !c[0].Verified {
+			t.Errorf("claims on acme.test = %+v, %v", c, err)
+		}
+		if err := st.VerifySSODomain(ctx, "org_b", "acme.test", now); !errors.Is(err, latchkey.ErrConflict) {
+			t.Errorf("dropped claim verifies: %v", err)
+		}
 
-		t.Run("domains are unique across orgs, atomically", func(t *testing.T) {
-			dup := latchkey.SSOConnection{ID: "sso_2", OrgID: "org_b", Protocol: "saml", Domains: []string{"fresh.test", "acme.example"}, IdPMetadataXML: "<x/>", CreatedAt: now}
+		t.Run("verified domains are unique across orgs, atomically", func(t *testing.T) {
+			dup := latchkey.SSOConnection{ID: "sso_2", OrgID: "org_b", Protocol: "saml", Domains: []string{"fresh.test", "acme.example"}, IdPMetadataXML: "<x/>", CreatedAt: now,
+				Verifications: claims("org_b", now, "fresh.test", "acme.example")}
 			if err := st.CreateSSOConnection(ctx, dup); !errors.Is(err, latchkey.ErrConflict) {
 				t.Fatalf("err = %v, want ErrConflict", err)
 			}
@@ -48,14 +74,15 @@ func TestSSOStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ID != "sso_1" || !got.Enforced || got.ClientSecret.Reveal() != "v1:sealed" || !slices.Equal(got.Domains, oidc.Domains) || !got.CreatedAt.Equal(now) {
+			if got.ID != "sso_1" || !got.Enforced || got.ClientSecret.Reveal() != "v1:sealed" || !slices.Equal(got.Domains, oidc.Domains) || !got.CreatedAt.Equal(now) ||
+				len(got.Verifications) != 2 || !got.Verifications[1].Verified || got.Verifications[1].Token != oidc.Verifications[1].Token || !got.Verifications[1].VerifiedAt.Equal(now) {
 				t.Errorf("by domain = %+v", got)
 			}
 			list, err := st.SSOConnectionsOfOrg(ctx, "org_a")
 			if err != nil || len(list) != 1 || list[0].ID != "sso_1" {
 				t.Errorf("of org = %+v, %v", list, err)
 			}
-			if list, err := st.SSOConnectionsOfOrg(ctx, "org_b"); err != nil || len(list) != 0 {
+			if list, err := st.SSOConnectionsOfOrg(ctx, "org_b"); err != nil || len(list) != 1 {
 				t.Errorf("other org = %+v, %v", list, err)
 			}
 		})
@@ -114,4 +141,13 @@ func TestSSOStore(t *testing.T) {
 			}
 		})
 	})
+}
+
+// claims are fresh unverified claims of org on domains.
+func claims(org string, now time.Time, domains ...string) []latchkey.DomainVerification {
+	var out []latchkey.DomainVerification
+	for _, d := range domains {
+		out = append(out, latchkey.DomainVerification{Domain: d, OrgID: org, Token: "tok-" + org + "-" + d, CreatedAt: now})
+	}
+	return out
 }

@@ -88,7 +88,18 @@ func adminDB(ctx context.Context, dbURL string, stderr io.Writer) (*latchkey.Ser
 		return nil, nil, fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := &latchkey.Service{Store: db.Store(), Config: latchkey.DefaultConfig(), Logger: logger}
+	cfg := latchkey.DefaultConfig()
+	// The service opens the sealed signing keys: it needs the server secret.
+	kc := &config{raw: map[string]string{"LATCHKEY_SECRET_KEY": os.Getenv("LATCHKEY_SECRET_KEY")}}
+	cfg.SecretKey = kc.secretKey("LATCHKEY_SECRET_KEY")
+	if kc.err == nil {
+		cfg.SecretKey, kc.err = serverSecret(cfg.SecretKey, dbURL)
+	}
+	if kc.err != nil {
+		db.Close()
+		return nil, nil, kc.err
+	}
+	svc := &latchkey.Service{Store: db.Store(), Config: cfg, Logger: logger}
 	if err := svc.Open(ctx); err != nil {
 		db.Close()
 		return nil, nil, err

@@ -18,7 +18,7 @@ func adminCLI(t *testing.T, db latchkeytest.Database, env []string, args ...stri
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), append([]string{"admin"}, args...)...)
-	cmd.Env = append(os.Environ(), append([]string{"LATCHKEY_DATABASE_URL=" + db.URL}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"LATCHKEY_DATABASE_URL=" + db.URL, testSecretEnv}, env...)...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -327,3 +327,38 @@ func TestClientCommandsNeedALogin(t *testing.T) {
 		t.Errorf("logout without a login: %v %s", err, out)
 	}
 }
+
+// TestSecondLoginRevokesTheOldKey: a second `latchkey login` stores the
+// new key, revokes the one it replaces and says so (as `gh auth login`).
+func TestSecondLoginRevokesTheOldKey(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		browser := env.Client(t)
+		browser.Register("twice@example.com", "correct horse battery")
+		c := newCLI(t, env.URL)
+		logIn := func() (string, *login) {
+			l := c.startLogin()
+			redirect := approve(t, env, browser, l)
+			if err := l.wait(t); err != nil {
+				t.Fatalf("latchkey login: %v\n%s%s", err, l.stdout, l.stderr)
+			}
+			return redirect.Query().Get("key"), l
+		}
+		first, l1 := logIn()
+		if strings.Contains(l1.stdout.String(), "previous key") {
+			t.Errorf("a first login mentions a previous key:\n%s", l1.stdout)
+		}
+		second, l2 := logIn()
+		if !strings.Contains(l2.stdout.String(), "Revoked the previous key key_") {
+			t.Errorf("second login output:\n%s%s", l2.stdout, l2.stderr)
+		}
+		_, err := client.New(env.URL).WithToken(first).Me(context.Background())
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Code != "invalid_token" {
+			t.Errorf("the replaced key: %v, want invalid_token", err)
+		}
+		if _, err := client.New(env.URL).WithToken(second).Me(context.Background()); err != nil {
+			t.Errorf("the new key: %v", err)
+		}
+	})
+}

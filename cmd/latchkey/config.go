@@ -53,7 +53,10 @@ var settings = []setting{
 	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},
 	{"LATCHKEY_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS", "off", "on lets SSO connections reach loopback, private and link-local addresses (development only: any org admin could make the server fetch internal URLs)"},
-	{"LATCHKEY_SECRET_KEY", "", "32 bytes, base64 or hex: seals stored secrets (SSO client secrets); unset: they are stored unsealed"},
+	{"LATCHKEY_SECRET_KEY", "", "32 bytes, base64 or hex: seals stored secrets (signing keys, SAML key, SSO client secrets, TOTP seeds, webhook secrets); unset: latchkey-data/secret.key next to an SQLite database, required with PostgreSQL"},
+	{"LATCHKEY_KEY_ROTATION_OVERLAP", "10m", "latchkey keys rotate: how long a new signing key is published before it signs"},
+	{"LATCHKEY_TOKEN_AUDIENCE", "", "aud claim of access tokens (default: the public URL)"},
+	{"LATCHKEY_DNS_RESOLVER", "", "host:port of the DNS server that answers SSO domain TXT lookups (default: the system resolver)"},
 }
 
 // config is the parsed configuration: raw strings by variable name, then
@@ -201,6 +204,10 @@ func (c *config) domainConfig() latchkey.Config {
 	cfg := latchkey.DefaultConfig()
 	cfg.PublicURL = c.url("LATCHKEY_PUBLIC_URL")
 	cfg.Issuer = cfg.PublicURL
+	cfg.TokenAudience = cfg.PublicURL
+	if c.str("LATCHKEY_TOKEN_AUDIENCE") != "" {
+		cfg.TokenAudience = c.str("LATCHKEY_TOKEN_AUDIENCE")
+	}
 	cfg.DashboardURL = cfg.PublicURL
 	if c.str("LATCHKEY_DASHBOARD_URL") != "" {
 		cfg.DashboardURL = c.url("LATCHKEY_DASHBOARD_URL")
@@ -222,6 +229,9 @@ func (c *config) domainConfig() latchkey.Config {
 		c.fail("LATCHKEY_ARGON2_MEMORY", "%d KiB is less than 8 KiB per thread (%d threads)", p.Memory, p.Threads)
 	}
 	cfg.SecretKey = c.secretKey("LATCHKEY_SECRET_KEY")
+	if c.str("LATCHKEY_DNS_RESOLVER") != "" {
+		cfg.DNSResolver = c.addr("LATCHKEY_DNS_RESOLVER")
+	}
 	return cfg
 }
 

@@ -149,13 +149,34 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if me.APIKeyID == nil || me.Org.ID != res.orgID {
 		return errors.New("the server answered for a different organization than the browser approved")
 	}
+	previous, _ := loadCredentials(path) // nil when not logged in (or unreadable)
 	cred := &credentials{Server: server, APIKey: res.key, APIKeyID: *me.APIKeyID, OrgID: me.Org.ID, OrgName: me.Org.Name, PublishableKey: res.publishable}
 	if err := saveCredentials(path, cred); err != nil {
 		return fmt.Errorf("storing the key: %w", err)
 	}
 	fmt.Fprintf(stdout, "Logged in to %s for the organization %s (%s) with key %s [%s].\n",
 		server, me.Org.Name, me.Org.ID, *me.APIKeyID, strings.Join(me.Scopes, " "))
+	if previous != nil && previous.APIKey != "" && previous.APIKeyID != cred.APIKeyID {
+		revokePrevious(ctx, previous, stdout, stderr)
+	}
 	return nil
+}
+
+// revokePrevious revokes the key a new login replaced, as `gh auth login`
+// does: a key forgotten by the CLI but still valid would be a live secret
+// nobody looks after. A key that is dead already needs nothing; any other
+// failure is reported so the user can revoke it in the dashboard.
+func revokePrevious(ctx context.Context, old *credentials, stdout, stderr io.Writer) {
+	var e *client.Error
+	err := newAPIClient(old.Server).WithToken(old.APIKey).RevokeAPIKey(ctx, old.APIKeyID)
+	switch {
+	case err == nil:
+		fmt.Fprintf(stdout, "Revoked the previous key %s (%s).\n", old.APIKeyID, old.Server)
+	case errors.As(err, &e) && e.Code == "invalid_token":
+		fmt.Fprintf(stdout, "The previous key %s was already revoked.\n", old.APIKeyID)
+	default:
+		fmt.Fprintf(stderr, "latchkey: could not revoke the previous key %s at %s: %v; revoke it in the dashboard (API keys).\n", old.APIKeyID, old.Server, err)
+	}
 }
 
 type callbackResult struct {

@@ -22,6 +22,7 @@ Usage:
   latchkey bench     [flags]   load-test a server on loopback (see docs/benchmarks.md)
   latchkey admin     ...       operate the instance: admin keys, operators, users, audit
   latchkey openapi   [flags]   print the OpenAPI document (what /v1/openapi.json serves)
+  latchkey keys      rotate|list  rotate the access-token signing key (see docs/operations.md)
   latchkey help                show this help
 
 Client commands (speak to --server or $LATCHKEY_SERVER, default http://localhost:8080):
@@ -46,6 +47,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"bench":     runBench,
 	"admin":     runAdmin,
 	"openapi":   runOpenAPI,
+	"keys":      runKeys,
 }
 
 func main() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -31,7 +32,12 @@ func cleanEnv(extra ...string) []string {
 }
 
 // cheap keeps password hashing light for servers whose cost is not under test.
-var cheap = []string{"LATCHKEY_ARGON2_MEMORY=64", "LATCHKEY_ARGON2_TIME=1"}
+var cheap = []string{"LATCHKEY_ARGON2_MEMORY=64", "LATCHKEY_ARGON2_TIME=1", testSecretEnv}
+
+// testSecretEnv gives processes the server secret of latchkeytest's
+// in-process servers, so both open the same sealed rows (and PostgreSQL,
+// which requires one, starts).
+var testSecretEnv = "LATCHKEY_SECRET_KEY=" + base64.StdEncoding.EncodeToString(latchkeytest.SecretKey)
 
 // serve starts `latchkey serve` in dir and returns its base URL once it
 // prints where it listens; the process is stopped when the test ends.

@@ -36,6 +36,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.err != nil {
 		return c.err
 	}
+	if dcfg.SecretKey, err = serverSecret(dcfg.SecretKey, dbURL); err != nil {
+		return err
+	}
 	if ssoPrivate {
 		logger.Warn("LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS is on: any org admin can make this server fetch URLs on its own network (development only)")
 	}
