@@ -30,7 +30,7 @@ type SecretStore interface {
 
 // StoredSecret is one secret value in its row.
 type StoredSecret struct {
-	Kind  string // SecretSigningKey, SecretSAMLKey or SecretSSOClient
+	Kind  string // SecretSigningKey, SecretSAMLKey, SecretSSOClient or SecretTOTPSeed
 	ID    string // the row: slot or connection id
 	Value string // as stored
 }
@@ -40,6 +40,7 @@ const (
 	SecretSigningKey = "signing_key" // base64 Ed25519 seed
 	SecretSAMLKey    = "saml_key"    // PEM
 	SecretSSOClient  = "sso_client_secret"
+	SecretTOTPSeed   = "totp_seed" // base32, mfa.go
 )
 
 // sealAtRest seals every clear secret row, when there is a key to seal

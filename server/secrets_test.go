@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
@@ -30,6 +31,7 @@ func rawSecrets(t *testing.T, db latchkeytest.Database) []string {
 		`SELECT private_key FROM signing_keys`,
 		`SELECT private_key FROM saml_keys`,
 		`SELECT client_secret FROM sso_connections WHERE client_secret <> ''`,
+		`SELECT secret FROM mfa_factors`,
 	} {
 		rows, err := conn.Query(q)
 		if err != nil {
@@ -77,12 +79,16 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		if r := owner.Do(http.MethodGet, strings.TrimPrefix(meta, old.URL), nil, nil); r.Status != http.StatusOK {
 			t.Fatalf("SP metadata (creates the SAML key): %d", r.Status)
 		}
+		// An authenticator app: its TOTP seed is a secret at rest too.
+		enroll := owner.Call("auth.mfa.totp.enroll", map[string]any{})
+		seed := enroll.Str("secret")
+		wantOK(t, "totp confirm", owner.Call("auth.mfa.totp.confirm", map[string]any{"factor_id": enroll.Str("factor_id"), "code": totpAt(t, seed, old.Clock.Now())}))
 		before := rawSecrets(t, db)
-		if len(before) != 3 {
-			t.Fatalf("%d secret rows, want signing key, SAML key, client secret", len(before))
+		if len(before) != 4 {
+			t.Fatalf("%d secret rows, want signing key, SAML key, client secret, TOTP seed", len(before))
 		}
 		// The test can fail: the unsealed rows give the secrets away.
-		if !strings.Contains(strings.Join(before, "\n"), idp.ClientSecret) || !strings.Contains(strings.Join(before, "\n"), "PRIVATE KEY") {
+		if !strings.Contains(strings.Join(before, "\n"), idp.ClientSecret) || !strings.Contains(strings.Join(before, "\n"), "PRIVATE KEY") || !strings.Contains(strings.Join(before, "\n"), seed) {
 			t.Fatalf("unsealed rows do not hold the clear secrets: %q", before)
 		}
 
@@ -97,7 +103,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 				t.Errorf("row %d unchanged", i)
 			}
 		}
-		for _, clear := range append(before, idp.ClientSecret, "PRIVATE KEY") {
+		for _, clear := range append(before, idp.ClientSecret, "PRIVATE KEY", seed) {
 			if strings.Contains(joined, strings.TrimPrefix(clear, "plain:")) {
 				t.Errorf("a sealed row still contains %.24q", clear)
 			}
@@ -105,7 +111,9 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		// Sealed rows still work: the old token verifies, new sign-ins,
 		// SAML metadata and the OIDC secret (opened to start a sign-in).
 		wantTokenWorks(t, node, "pre-seal token", token)
-		login(t, node, "owner@sealed.test", ownerPassword)
+		// The sealed seed still checks codes: sign-in with the next step's code.
+		_, mfaToken, _ := mfaChallenge(t, node, "owner@sealed.test")
+		wantOK(t, "TOTP after sealing", node.Client(t).Call("auth.mfa.verify", map[string]any{"mfa_token": mfaToken, "code": totpAt(t, seed, node.Clock.Now().Add(30*time.Second))}))
 		if r := node.Client(t).Do(http.MethodGet, strings.TrimPrefix(meta, old.URL), nil, nil); r.Status != http.StatusOK {
 			t.Errorf("SP metadata after sealing: %d", r.Status)
 		}
