@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
 
 func factorTypes(fs []map[string]any) []string {
@@ -444,5 +445,37 @@ func TestMFAHostileInput(t *testing.T) {
 		anon := env.Client(t)
 		wantField(t, "anonymous verify without a token", anon.Call("auth.mfa.verify", map[string]any{"code": "123456"}), "mfa_token")
 		expectError(t, "anonymous enroll", anon.Call("auth.mfa.totp.enroll", map[string]any{}), http.StatusUnauthorized, "unauthenticated")
+	})
+}
+
+// SSO sign-ins are exempt from the second factor and satisfy an org's
+// MFA policy: the identity provider owns MFA for its users.
+func TestMFASSOExempt(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		e := newSSOEnv(t, db, "dana@beta.test")
+		idp := oauthtest.NewOIDC(t)
+		conn := e.createConnection(t, map[string]any{
+			"protocol": "oidc", "domains": []string{"beta.test"}, "enforced": false,
+			"issuer": idp.URL, "client_id": idp.ClientID, "client_secret": idp.ClientSecret,
+		})
+		startURL, _ := conn["start_url"].(string)
+		enrollTOTP(t, e.env, e.owner)
+		wantOK(t, "require MFA", e.owner.Call("org.settings.update", map[string]any{"require_mfa": true}))
+
+		// The owner has MFA on, yet signs in through SSO in one step.
+		idp.SetUser(oauthtest.User{Subject: "entra-dana", Email: "dana@beta.test", EmailVerified: true})
+		b := e.env.Client(t)
+		e.exchange(t, b, e.oidcSignIn(t, b, startURL))
+		me := b.Get("auth.me")
+		if me.Str("aal") != "aal1" || strings.Join(strs(me.JSON["amr"]), " ") != "fed" || me.Obj("mfa")["enrolled"] != true {
+			t.Fatalf("SSO session of a user with MFA: %s", me.Body)
+		}
+		wantOK(t, "SSO session meets the policy", b.Get("org.members.list"))
+
+		// A member created by SSO, with no factor, is not sent to enroll.
+		idp.SetUser(oauthtest.User{Subject: "entra-carol", Email: "carol@beta.test", EmailVerified: true})
+		c := e.env.Client(t)
+		e.exchange(t, c, e.oidcSignIn(t, c, startURL))
+		wantOK(t, "SSO member without a factor", c.Call("auth.oauth.list", nil))
 	})
 }
