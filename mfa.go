@@ -227,6 +227,8 @@ type MFAVerified struct {
 var (
 	errBadMFAToken = Errorf(CodeInvalidToken, "The mfa_token is invalid, expired or already used. Sign in again.")
 	errBadMFACode  = Errorf(CodeInvalidCode, "The code is not right. Check your authenticator app and try again.")
+	// Neither an mfa_token nor a session: the credential is absent.
+	errMFANoCredential = Errorf(CodeUnauthenticated, "Send the mfa_token of the sign-in, or call with a session to step it up.")
 )
 
 // VerifyMFA checks a second factor. Anonymous with an mfa_token it
@@ -268,7 +270,7 @@ func (s *Service) VerifyMFA(ctx context.Context, ac *AuthContext, in MFAVerifyIn
 		}
 		userID = ac.User.ID
 	default:
-		return MFAVerified{}, Invalid("mfa_token", "mfa_token is required without a session.")
+		return MFAVerified{}, errMFANoCredential
 	}
 
 	// Count first, then check: the token's tries, then the user's window
@@ -524,7 +526,7 @@ func (s *Service) BeginMFAPasskey(ctx context.Context, ac *AuthContext, mfaToken
 		}
 		userID = ac.User.ID
 	default:
-		return PasskeyCeremony{}, Invalid("mfa_token", "mfa_token is required without a session.")
+		return PasskeyCeremony{}, errMFANoCredential
 	}
 	pks, err := s.Store.PasskeysOfUser(ctx, userID)
 	if err != nil {

@@ -443,7 +443,7 @@ func TestMFAHostileInput(t *testing.T) {
 		}
 		// Anonymous callers reach only the mfa_token paths.
 		anon := env.Client(t)
-		wantField(t, "anonymous verify without a token", anon.Call("auth.mfa.verify", map[string]any{"code": "123456"}), "mfa_token")
+		expectError(t, "anonymous verify without a token", anon.Call("auth.mfa.verify", map[string]any{"code": "123456"}), http.StatusUnauthorized, "unauthenticated")
 		expectError(t, "anonymous enroll", anon.Call("auth.mfa.totp.enroll", map[string]any{}), http.StatusUnauthorized, "unauthenticated")
 	})
 }

@@ -103,9 +103,9 @@ var opDocs = map[string]opDoc{
 	"auth.sso.discover":          {example: map[string]any{"email": "ada@example.com"}},
 
 	// Part II (§7-§10): the codes of operations other branches add.
-	"auth.mfa.verify": {errors: errs("invalid_code", "invalid_token@400", "invalid_challenge", "rate_limited", "account_disabled", "not_found"),
+	"auth.mfa.verify": {errors: errs("invalid_code", "invalid_token@400", "invalid_challenge", "rate_limited", "account_disabled", "not_found", "unauthenticated"),
 		example: map[string]any{"mfa_token": "mfa_tok_9c2f1e", "factor_id": "fac_3k7q", "code": "123456"}},
-	"auth.mfa.passkey.begin":             {errors: errs("invalid_token@400", "not_found"), example: map[string]any{"mfa_token": "mfa_tok_9c2f1e"}},
+	"auth.mfa.passkey.begin":             {errors: errs("invalid_token@400", "not_found", "unauthenticated"), example: map[string]any{"mfa_token": "mfa_tok_9c2f1e"}},
 	"auth.mfa.totp.enroll":               {example: map[string]any{"name": "Phone"}},
 	"auth.mfa.totp.confirm":              {errors: errs("invalid_code", "rate_limited"), example: map[string]any{"factor_id": "fac_3k7q", "code": "123456"}},
 	"auth.mfa.delete":                    {errors: join(stepUp, errs("not_found", "org_requires_mfa"))},

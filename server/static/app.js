@@ -26,7 +26,9 @@ export async function api(op, body, retried) {
   });
   const data = await res.json().catch(() => ({}));
   if (res.ok) return data;
-  if (res.status === 401 && !retried && op !== "auth.refresh" && data.error && data.error.code === "invalid_token") {
+  // An access cookie past its Max-Age is not sent at all: unauthenticated.
+  const code = data.error && data.error.code;
+  if (res.status === 401 && !retried && op !== "auth.refresh" && (code === "invalid_token" || code === "unauthenticated")) {
     refreshing = refreshing || fetch("/v1/auth.refresh", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" } });
     const r = await refreshing;
     refreshing = null;
