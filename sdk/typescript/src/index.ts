@@ -64,6 +64,9 @@ export class LatchkeyClient {
   readonly tokens: TokenStore;
   private readonly opts: LatchkeyOptions;
   private inflight?: Promise<boolean>;
+  /** Counts successful refreshes, so a 401 to a request sent before the
+   * latest one retries at once instead of refreshing again. */
+  private refreshes = 0;
 
   constructor(opts: LatchkeyOptions) {
     this.opts = opts;
@@ -90,12 +93,15 @@ export class LatchkeyClient {
 
   /** call without the types: for operations this build's document lacks. */
   async rpc(name: string, body?: object): Promise<unknown> {
+    const sentAfter = this.refreshes;
     try {
       return await this.send(name, body);
     } catch (err) {
       const retry = err instanceof LatchkeyError && err.status === 401 && !noRefresh.has(name) &&
         (err.code === "invalid_token" || err.code === "unauthenticated") && this.canRefresh();
-      if (!retry || !(await this.refresh())) throw err;
+      if (!retry) throw err;
+      // A refresh that finished after this request left already fixed it.
+      if (this.refreshes === sentAfter && !(await this.refresh())) throw err;
       return this.send(name, body);
     }
   }
@@ -151,7 +157,10 @@ export class LatchkeyClient {
     if (this.mode === "token") headers["Cookie"] = `latchkey_refresh=${this.tokens.refresh ?? ""}`;
     // auth.refresh reads only the refresh cookie, never a body.
     const { response } = await this.raw.POST("/v1/auth.refresh", { headers });
-    if (response.ok) return true;
+    if (response.ok) {
+      this.refreshes++;
+      return true;
+    }
     if (response.status === 401) {
       delete this.tokens.access;
       delete this.tokens.refresh;

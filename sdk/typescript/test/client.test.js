@@ -12,7 +12,7 @@ let server, short;
 before(async () => {
   server = await startServer();
   // Access tokens that expire almost at once, to exercise the refresh.
-  short = await startServer({ LATCHKEY_ACCESS_TOKEN_TTL: "1s" });
+  short = await startServer({ LATCHKEY_ACCESS_TOKEN_TTL: "2s" });
 });
 after(async () => {
   await server?.stop();
@@ -74,7 +74,7 @@ test("concurrent calls after expiry share one auth.refresh and are retried", asy
   const lk = createLatchkeyClient({ baseUrl: short.url, mode: "token", fetch: f });
   await lk.call("auth.register", { email: email("refresh"), password });
   const firstRefresh = lk.tokens.refresh;
-  await new Promise((r) => setTimeout(r, 2100)); // the 1 s access token is dead
+  await new Promise((r) => setTimeout(r, 3100)); // the 2 s access token is dead
   const results = await Promise.all([
     lk.call("auth.me"),
     lk.call("auth.sessions.list"),
