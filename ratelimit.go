@@ -27,7 +27,12 @@ var (
 	ruleSignupIP     = rule{10, 2 * time.Minute}
 	ruleCodeIP       = rule{20, time.Minute} // codes, tokens, exchanges by IP
 	ruleCLIAuthorize = rule{20, 10 * time.Minute}
+	ruleDomainVerify = rule{30, 10 * time.Minute} // DNS lookups an org may trigger
 )
+
+// maxBlocked bounds a node's memory of refused keys; beyond it refusals
+// still hold (the database counts), they only cost their write.
+const maxBlocked = 100_000
 
 // limiter is the per-node memory of keys over their limit.
 type limiter struct {
@@ -59,7 +64,9 @@ func (l *limiter) refusing(key string, now time.Time) time.Duration {
 func (l *limiter) block(key string, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.blocked[key] = until
+	if len(l.blocked) < maxBlocked {
+		l.blocked[key] = until
+	}
 }
 
 // rateLimit counts one attempt on key and returns rate_limited (with

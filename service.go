@@ -2,6 +2,7 @@ package latchkey
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,9 @@ func (s *Service) Open(ctx context.Context) error {
 		s.Mailer = logMailer{s.Logger}
 	}
 	s.limits = newLimiter()
+	if n := len(s.Config.SecretKey); n != 0 && n != 32 {
+		return fmt.Errorf("the server secret must be 32 bytes, not %d", n)
+	}
 	if err := s.sealAtRest(ctx); err != nil {
 		return err
 	}

@@ -91,6 +91,9 @@ func (s *Service) VerifySSODomain(ctx context.Context, ac *AuthContext, domain s
 	if claim.Verified {
 		return claim, nil
 	}
+	if err := s.rateLimit(ctx, "domain-verify:"+ac.Org.ID, ruleDomainVerify); err != nil {
+		return DomainVerification{}, err
+	}
 	if !s.txtRecordPresent(ctx, claim) {
 		return DomainVerification{}, &Error{Code: CodeDomainUnverified, Field: "domain",
 			Message: "No TXT record " + claim.TXTName() + " with the value " + claim.TXTValue() + " was found. DNS changes can take a few minutes."}

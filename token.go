@@ -66,9 +66,16 @@ type keyring struct {
 	// load for its whole life and Ed25519 verification is most of the cost
 	// of auth.me. It caches the signature check only: expiry and the
 	// session (revocation) are checked on every request by the caller.
-	// Whoever adds key retirement must clear it when a key is withdrawn.
+	// Each entry lasts until its key retires (time known when cached);
+	// a change of the key list (a rotation) empties the cache, so entries
+	// are always computed against the current list.
 	cacheMu  sync.Mutex
-	verified map[string]accessClaims
+	verified map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	claims accessClaims
+	until  time.Time // the signing key's retirement; zero: none planned
 }
 
 // maxVerified bounds the cache; when full it starts over (a burst of new
@@ -111,8 +118,15 @@ func (s *Service) loadKeys(ctx context.Context, now time.Time) (*keyring, error)
 	return kr, nil
 }
 
-// setKeys replaces the key list; kr.mu must be held or kr unshared.
+// setKeys replaces the key list; kr.mu must be held or kr unshared. A
+// changed list empties the verification cache (lock order: mu, then
+// cacheMu).
 func (kr *keyring) setKeys(list []SigningKey, now time.Time) {
+	if len(list) != len(kr.list) {
+		kr.cacheMu.Lock()
+		kr.verified = nil
+		kr.cacheMu.Unlock()
+	}
 	kr.list, kr.loadedAt = list, now
 	kr.keys = map[string]ed25519.PublicKey{}
 	for _, k := range list {
@@ -200,67 +214,88 @@ var errMalformedJWT = errors.New("malformed token")
 // returns its claims. Expiry is the caller's to check. Only EdDSA is
 // accepted, whatever the header says, so no algorithm confusion.
 func (kr *keyring) verify(ctx context.Context, token string) (accessClaims, error) {
+	kr.refresh(ctx, kr.now()) // a node that only verifies learns rotations too
 	kr.cacheMu.Lock()
-	c, ok := kr.verified[token]
+	e, ok := kr.verified[token]
 	kr.cacheMu.Unlock()
-	if ok {
-		return c, nil
+	if ok && (e.until.IsZero() || kr.now().Before(e.until)) {
+		return e.claims, nil
 	}
-	c, err := kr.verifySignature(ctx, token)
+	c, kid, err := kr.verifySignature(ctx, token)
 	if err != nil {
 		return c, err
 	}
+	until := kr.retireTime(kid)
 	kr.cacheMu.Lock()
 	if len(kr.verified) >= maxVerified || kr.verified == nil {
-		kr.verified = make(map[string]accessClaims, 1024)
+		kr.verified = make(map[string]verifiedToken, 1024)
 	}
-	kr.verified[token] = c
+	kr.verified[token] = verifiedToken{c, until}
 	kr.cacheMu.Unlock()
 	return c, nil
 }
 
-// verifySignature is verify without the cache.
-func (kr *keyring) verifySignature(ctx context.Context, token string) (accessClaims, error) {
+// retireTime is when kid retires under the current key list (zero: no
+// newer key yet).
+func (kr *keyring) retireTime(kid string) time.Time {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	var at time.Time
+	for i, k := range kr.list {
+		if k.KID != kid {
+			continue
+		}
+		for _, newer := range kr.list[i+1:] {
+			if t := newer.signsFrom().Add(kr.ttl + keyReloadPeriod); at.IsZero() || t.Before(at) {
+				at = t
+			}
+		}
+	}
+	return at
+}
+
+// verifySignature is verify without the cache; it also returns the kid.
+func (kr *keyring) verifySignature(ctx context.Context, token string) (accessClaims, string, error) {
 	var c accessClaims
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	p, sigPart, ok := strings.Cut(rest, ".")
 	if !ok || len(sigPart) != 86 || len(token) > 4096 {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	hdr, err := base64.RawURLEncoding.DecodeString(h)
 	if err != nil {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	var header struct {
 		Alg string `json:"alg"`
 		KID string `json:"kid"`
 	}
 	if err := json.Unmarshal(hdr, &header); err != nil || header.Alg != "EdDSA" {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	pub, err := kr.key(ctx, header.KID)
 	if err != nil {
-		return c, err
+		return c, "", err
 	}
 	var sig [ed25519.SignatureSize]byte
 	if n, err := base64.RawURLEncoding.Decode(sig[:], []byte(sigPart)); err != nil || n != len(sig) {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	if !ed25519.Verify(pub, []byte(token[:len(h)+1+len(p)]), sig[:]) {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&c); err != nil {
-		return c, errMalformedJWT
+		return c, "", errMalformedJWT
 	}
-	return c, nil
+	return c, header.KID, nil
 }
 
 // key returns the public key for kid, reading the database once more when

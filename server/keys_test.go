@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -148,4 +150,43 @@ func kidOfToken(t *testing.T, token string) string {
 		t.Fatal(err)
 	}
 	return tok.Headers[0].KeyID
+}
+
+// TestRetiredKeyVerifiesNothing: a token signed by a key that has since
+// retired is refused even if its exp is far away and it was verified (and
+// cached) before: a leaked old key forges nothing after its retirement.
+func TestRetiredKeyVerifiesNothing(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, db latchkeytest.Database) {
+		env := latchkeytest.New(t, latchkeytest.Options{Database: db})
+		c := env.Client(t)
+		c.Register("leak@example.com", ownerPassword)
+		me := c.Get("auth.me")
+		// The key that will leak: a key of the test's own, signing now.
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		if err := env.Store.CreateSigningKey(t.Context(), latchkey.SigningKey{Slot: 2, KID: "leaked", PrivateKey: priv, CreatedAt: env.Service.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: priv},
+			(&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), "leaked"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := env.Clock.Now()
+		forged, err := jwt.Signed(signer).Claims(map[string]any{
+			"iss": env.URL, "aud": env.URL, "sub": me.Obj("user")["id"], "org": me.Obj("org")["id"], "sid": me.Str("session_id"),
+			"scope": "org:admin", "iat": now.Unix(), "exp": now.Add(30 * 24 * time.Hour).Unix(),
+		}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTokenWorks(t, env, "long-lived token of the current key", forged) // now in the cache
+
+		if _, err := env.Service.RotateSigningKey(t.Context(), 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(20 * time.Minute)
+		wantTokenWorks(t, env, "during the old key's last tokens' lifetime", forged)
+		env.Clock.Advance(7 * time.Minute) // 10 min overlap + 15 min tokens + 1 min
+		wantTokenDead(t, env, "token of a retired key", forged)
+	})
 }

@@ -112,7 +112,7 @@ var opDocs = map[string]opDoc{
 	"auth.mfa.recovery_codes.regenerate": {errors: stepUp},
 	"org.settings.update":                {errors: orgAdmin},
 	"org.audit_events.list":              {errors: orgAdmin},
-	"org.sso_domains.verify":             {errors: join(orgAdmin, errs("domain_unverified", "domain_taken", "not_found")), example: map[string]any{"domain": "example.com"}},
+	"org.sso_domains.verify":             {errors: join(orgAdmin, errs("domain_unverified", "domain_taken", "not_found", "rate_limited")), example: map[string]any{"domain": "example.com"}},
 	"admin.users.get":                    {errors: adminOp},
 	"admin.users.disable":                {errors: adminOp},
 	"admin.users.enable":                 {errors: adminOp},

@@ -211,6 +211,14 @@ func (s *Store) SSODomainClaims(ctx context.Context, domain string) ([]latchkey.
 func (s *Store) VerifySSODomain(ctx context.Context, orgID, domain string, now time.Time) error {
 	return s.Tx(ctx, func(tx latchkey.Store) error {
 		t := tx.(*Store)
+		// Lock every claim on the domain first, in one order: two orgs
+		// verifying at once then take turns (the second sees the first's
+		// proof) instead of deadlocking on each other's rows.
+		rows, err := t.r.QueryContext(ctx, `SELECT org_id FROM sso_domain_verifications WHERE domain = $1 ORDER BY org_id`+t.forUpdate(), domain)
+		if err != nil {
+			return err
+		}
+		rows.Close()
 		var n int
 		if err := t.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sso_domain_verifications WHERE domain = $1 AND org_id <> $2 AND verified = $3`, domain, orgID, true).Scan(&n); err != nil {
 			return err

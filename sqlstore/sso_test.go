@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +152,56 @@ func claims(org string, now time.Time, domains ...string) []latchkey.DomainVerif
 		out = append(out, latchkey.DomainVerification{Domain: d, OrgID: org, Token: "tok-" + org + "-" + d, CreatedAt: now})
 	}
 	return out
+}
+
+// TestSSODomainVerifiedOnce: two orgs verifying one domain at once: one
+// wins, the other gets ErrConflict (never a deadlock or another error).
+func TestSSODomainVerifiedOnce(t *testing.T) {
+	latchkeytest.ForEachDatabase(t, func(t *testing.T, d latchkeytest.Database) {
+		ctx := context.Background()
+		st := open(t, d).Store()
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		orgs := []string{"org_a", "org_b"}
+		for _, id := range orgs {
+			if err := st.CreateOrg(ctx, latchkey.Org{ID: id, Name: id, Slug: id, CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const domains = 10
+		for i, org := range orgs {
+			var ds []string
+			for j := range domains {
+				ds = append(ds, fmt.Sprintf("race%d.test", j))
+			}
+			c := latchkey.SSOConnection{ID: fmt.Sprintf("sso_%d", i), OrgID: org, Protocol: "saml", Domains: ds, IdPMetadataXML: "<x/>", CreatedAt: now,
+				Verifications: claims(org, now, ds...)}
+			if err := st.CreateSSOConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := range domains {
+			domain := fmt.Sprintf("race%d.test", j)
+			errs := make([]error, len(orgs))
+			var wg sync.WaitGroup
+			for i, org := range orgs {
+				wg.Go(func() { errs[i] = st.VerifySSODomain(ctx, org, domain, now) })
+			}
+			wg.Wait()
+			won := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, latchkey.ErrConflict):
+					t.Errorf("%s by %s: %v, want nil or ErrConflict", domain, orgs[i], err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%s: %d winners (%v)", domain, won, errs)
+			}
+			if c, err := st.SSODomainClaims(ctx, domain); err != nil || len(c) != 1 || !c[0].Verified {
+				t.Errorf("%s claims after the race: %+v, %v", domain, c, err)
+			}
+		}
+	})
 }

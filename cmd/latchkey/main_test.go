@@ -245,6 +245,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"LATCHKEY_ARGON2_THREADS=1000", nil, "LATCHKEY_ARGON2_THREADS"},
 		{"LATCHKEY_ARGON2_MEMORY=4", nil, "LATCHKEY_ARGON2_MEMORY"},
 		{"LATCHKEY_LOG_LEVEL=loud", nil, "LATCHKEY_LOG_LEVEL"},
+		{"LATCHKEY_SECRET_KEY=c2hvcnQ=", nil, "LATCHKEY_SECRET_KEY"},
+		{"LATCHKEY_DNS_RESOLVER=8.8.8.8", nil, "LATCHKEY_DNS_RESOLVER"},
 	} {
 		args := append([]string{"serve", "--addr", "127.0.0.1:0"}, tc.args...)
 		if tc.name == "LATCHKEY_ADDR" {

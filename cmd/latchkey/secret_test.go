@@ -74,6 +74,9 @@ func TestKeysRotateCommand(t *testing.T) {
 		if _, _, code := run(t, env, "keys", "explode"); code == 0 {
 			t.Error("keys explode succeeded")
 		}
+		if _, errOut, code := run(t, env, "keys", "rotate", "--key-rotation-overlap", "soon"); code == 0 || !strings.Contains(errOut, "LATCHKEY_KEY_ROTATION_OVERLAP") {
+			t.Errorf("bad overlap: exit %d %q", code, errOut)
+		}
 	})
 }
 
