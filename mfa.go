@@ -248,17 +248,9 @@ func (s *Service) VerifyMFA(ctx context.Context, ac *AuthContext, in MFAVerifyIn
 	var p mfaPayload
 	switch {
 	case in.MFAToken != "":
-		if len(in.MFAToken) > 256 {
-			return MFAVerified{}, errBadMFAToken
-		}
-		c, err := s.Store.ChallengeBySecret(ctx, kindMFA, secret.Hash(in.MFAToken))
-		if errors.Is(err, ErrNotFound) {
-			return MFAVerified{}, errBadMFAToken
-		} else if err != nil {
+		c, err := s.liveMFAToken(ctx, in.MFAToken)
+		if err != nil {
 			return MFAVerified{}, err
-		}
-		if !s.now().Before(c.ExpiresAt) || c.Attempts >= mfaTokenAttempts {
-			return MFAVerified{}, errBadMFAToken
 		}
 		if err := json.Unmarshal(c.Payload, &p); err != nil {
 			return MFAVerified{}, fmt.Errorf("mfa challenge %s: %w", c.ID, err)
@@ -309,6 +301,24 @@ func (s *Service) VerifyMFA(ctx context.Context, ac *AuthContext, in MFAVerifyIn
 		return s.stepUp(ctx, ac, method)
 	}
 	return s.finishMFASignIn(ctx, token, p, method, in.Meta)
+}
+
+// liveMFAToken finds the pending sign-in of an mfa_token without using it
+// up: unknown, expired and exhausted tokens fail alike.
+func (s *Service) liveMFAToken(ctx context.Context, token string) (Challenge, error) {
+	if len(token) > 256 {
+		return Challenge{}, errBadMFAToken
+	}
+	c, err := s.Store.ChallengeBySecret(ctx, kindMFA, secret.Hash(token))
+	if errors.Is(err, ErrNotFound) {
+		return Challenge{}, errBadMFAToken
+	} else if err != nil {
+		return Challenge{}, err
+	}
+	if !s.now().Before(c.ExpiresAt) || c.Attempts >= mfaTokenAttempts {
+		return Challenge{}, errBadMFAToken
+	}
+	return c, nil
 }
 
 // countMFAAttempt reserves one of the user's ten code checks per window,
@@ -507,17 +517,9 @@ func (s *Service) BeginMFAPasskey(ctx context.Context, ac *AuthContext, mfaToken
 	var userID string
 	switch {
 	case mfaToken != "":
-		if len(mfaToken) > 256 {
-			return PasskeyCeremony{}, errBadMFAToken
-		}
-		c, err := s.Store.ChallengeBySecret(ctx, kindMFA, secret.Hash(mfaToken))
-		if errors.Is(err, ErrNotFound) {
-			return PasskeyCeremony{}, errBadMFAToken
-		} else if err != nil {
+		c, err := s.liveMFAToken(ctx, mfaToken)
+		if err != nil {
 			return PasskeyCeremony{}, err
-		}
-		if !s.now().Before(c.ExpiresAt) || c.Attempts >= mfaTokenAttempts {
-			return PasskeyCeremony{}, errBadMFAToken
 		}
 		userID = c.UserID
 	case ac != nil:
