@@ -30,7 +30,7 @@ type SecretStore interface {
 
 // StoredSecret is one secret value in its row.
 type StoredSecret struct {
-	Kind  string // SecretSigningKey, SecretSAMLKey, SecretSSOClient or SecretTOTPSeed
+	Kind  string // SecretSigningKey, SecretSAMLKey, SecretSSOClient, SecretTOTPSeed or SecretWebhook
 	ID    string // the row: slot or connection id
 	Value string // as stored
 }
@@ -40,7 +40,8 @@ const (
 	SecretSigningKey = "signing_key" // base64 Ed25519 seed
 	SecretSAMLKey    = "saml_key"    // PEM
 	SecretSSOClient  = "sso_client_secret"
-	SecretTOTPSeed   = "totp_seed" // base32, mfa.go
+	SecretTOTPSeed   = "totp_seed"       // base32, mfa.go
+	SecretWebhook    = "webhook_secrets" // JSON list of whsec_ secrets, webhooks.go
 )
 
 // sealAtRest seals every clear secret row, when there is a key to seal

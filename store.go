@@ -109,4 +109,5 @@ type Store interface {
 	AdminStore
 	MFAStore
 	SecretStore
+	WebhookStore
 }

@@ -24,6 +24,8 @@ const (
 	TemplateVerifyEmail   = "verify_email"   // Code; optional Expires
 	TemplatePasswordReset = "password_reset" // Link; optional Expires
 	TemplateInvitation    = "invitation"     // Link, OrgName, InviterName, Role; optional Expires
+	// TemplateWebhookDisabled tells operators an endpoint failed for 3 days.
+	TemplateWebhookDisabled = "webhook_disabled" // URL, WebhookID, Since, Error
 )
 
 // ErrUnknownTemplate is returned for a template name that does not exist.

@@ -121,11 +121,14 @@ var opDocs = map[string]opDoc{
 	"admin.users.delete":                 {errors: join(adminOp, errs("org_has_other_members"))},
 	"admin.orgs.get":                     {errors: adminOp},
 	"admin.sso_domains.verify":           {errors: join(adminOp, errs("domain_taken", "not_found")), example: map[string]any{"domain": "example.com", "org_id": "org_7d2k"}},
-	"admin.webhooks.update":              {errors: adminOp},
-	"admin.webhooks.delete":              {errors: adminOp},
-	"admin.webhooks.rotate_secret":       {errors: adminOp},
-	"admin.webhooks.deliveries.list":     {errors: adminOp},
-	"admin.webhooks.test":                {errors: adminOp},
+	"admin.webhooks.create": {errors: adminOp,
+		example: map[string]any{"url": "https://api.example.com/hooks/latchkey", "events": []string{"user.created", "user.deleted"}, "description": "user sync"}},
+	"admin.webhooks.list":            {errors: adminOp},
+	"admin.webhooks.update":          {errors: join(adminOp, errs("not_found")), example: map[string]any{"id": "whk_2b8d", "disabled": false}},
+	"admin.webhooks.delete":          {errors: join(adminOp, errs("not_found")), example: map[string]any{"id": "whk_2b8d"}},
+	"admin.webhooks.rotate_secret":   {errors: join(adminOp, errs("not_found")), example: map[string]any{"id": "whk_2b8d"}},
+	"admin.webhooks.deliveries.list": {errors: join(adminOp, errs("not_found")), example: map[string]any{"webhook_id": "whk_2b8d"}},
+	"admin.webhooks.test":            {errors: join(adminOp, errs("not_found")), example: map[string]any{"id": "whk_2b8d"}},
 }
 
 // fieldEnums are the allowed values of string fields (and of the strings

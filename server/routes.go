@@ -21,6 +21,7 @@ func (s *Server) operations() []operation {
 		s.passkeyOps(),
 		s.adminOps(),
 		s.mfaOps(),
+		s.webhookOps(),
 	)
 }
 

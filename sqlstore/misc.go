@@ -111,12 +111,13 @@ var secretColumns = map[string]struct{ table, column, key, clear string }{
 	latchkey.SecretSAMLKey:    {"saml_keys", "private_key", "slot", `private_key NOT LIKE 'v1:%'`},
 	latchkey.SecretSSOClient:  {"sso_connections", "client_secret", "id", `client_secret <> '' AND client_secret NOT LIKE 'v1:%'`},
 	latchkey.SecretTOTPSeed:   {"mfa_factors", "secret", "id", `secret NOT LIKE 'v1:%'`},
+	latchkey.SecretWebhook:    {"webhooks", "secrets", "id", `secrets NOT LIKE 'v1:%'`},
 }
 
 // ClearSecrets lists the stored secrets that are not sealed.
 func (s *Store) ClearSecrets(ctx context.Context) ([]latchkey.StoredSecret, error) {
 	var out []latchkey.StoredSecret
-	for _, kind := range []string{latchkey.SecretSigningKey, latchkey.SecretSAMLKey, latchkey.SecretSSOClient, latchkey.SecretTOTPSeed} {
+	for _, kind := range []string{latchkey.SecretSigningKey, latchkey.SecretSAMLKey, latchkey.SecretSSOClient, latchkey.SecretTOTPSeed, latchkey.SecretWebhook} {
 		c := secretColumns[kind]
 		rows, err := s.r.QueryContext(ctx, `SELECT CAST(`+c.key+` AS TEXT), `+c.column+` FROM `+c.table+` WHERE `+c.clear)
 		if err != nil {
