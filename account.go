@@ -105,7 +105,11 @@ func (s *Service) setPassword(ctx context.Context, u User, pw, keep string, move
 		if err := tx.UpdateUser(ctx, cur); err != nil {
 			return err
 		}
-		return tx.RevokeUserSessions(ctx, u.ID, keep, now)
+		if err := s.emitUser(ctx, tx, EventUserUpdated, cur); err != nil {
+			return err
+		}
+		_, err = s.revokeSessionsOf(ctx, tx, u.ID, keep, revokedPassword, now)
+		return err
 	})
 }
 
@@ -163,9 +167,12 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 			}
 		}
 		for _, id := range solo {
-			if err := tx.DeleteOrg(ctx, id); err != nil {
+			if err := s.deleteOrg(ctx, tx, id); err != nil {
 				return err
 			}
+		}
+		if err := s.emitUser(ctx, tx, EventUserDeleted, u); err != nil {
+			return err
 		}
 		return tx.DeleteUser(ctx, u.ID)
 	})

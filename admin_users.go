@@ -175,23 +175,35 @@ func (s *Service) setDisabled(ctx context.Context, ac *AuthContext, userID, reas
 	}
 	revoked := 0
 	err = s.Store.Tx(ctx, func(tx Store) error {
-		if _, err := tx.UserForUpdate(ctx, id); errors.Is(err, ErrNotFound) {
+		u, err := tx.UserForUpdate(ctx, id)
+		if errors.Is(err, ErrNotFound) {
 			return errNoSuchUser
 		} else if err != nil {
 			return err
 		}
 		now := s.now()
-		if !disable {
-			return tx.SetUserDisabled(ctx, id, time.Time{}, "")
-		}
-		if at, err := tx.UserDisabledAt(ctx, id); err != nil {
+		at, err := tx.UserDisabledAt(ctx, id)
+		if err != nil {
 			return err
-		} else if at.IsZero() {
+		}
+		if !disable {
+			if at.IsZero() {
+				return nil
+			}
+			if err := tx.SetUserDisabled(ctx, id, time.Time{}, ""); err != nil {
+				return err
+			}
+			return s.emitUser(ctx, tx, EventUserEnabled, u)
+		}
+		if at.IsZero() {
 			if err := tx.SetUserDisabled(ctx, id, now, reason); err != nil {
 				return err
 			}
+			if err := s.emitUser(ctx, tx, EventUserDisabled, u); err != nil {
+				return err
+			}
 		}
-		revoked, err = tx.RevokeAllSessions(ctx, id, now)
+		revoked, err = s.revokeSessionsOf(ctx, tx, id, "", revokedDisabled, now)
 		return err
 	})
 	if err != nil {

@@ -223,7 +223,13 @@ func (s *Service) createAPIKey(ctx context.Context, st Store, ac *AuthContext, c
 		Prefix: raw[:keyDisplayPrefix], SecretHash: secret.Hash(raw),
 		CreatedBy: creator, CreatedAt: s.now(),
 	}
-	if err := st.CreateAPIKey(ctx, k); err != nil {
+	err := st.Tx(ctx, func(tx Store) error {
+		if err := tx.CreateAPIKey(ctx, k); err != nil {
+			return err
+		}
+		return s.emitAPIKey(ctx, tx, EventAPIKeyCreated, k)
+	})
+	if err != nil {
 		return NewAPIKey{}, err
 	}
 	return NewAPIKey{Key: k, Secret: secret.Value(raw)}, nil
@@ -250,7 +256,17 @@ func (s *Service) RevokeAPIKey(ctx context.Context, ac *AuthContext, id string) 
 	if id == "" {
 		return Invalid("id", "id is required.")
 	}
-	if err := s.Store.DeleteAPIKey(ctx, ac.Org.ID, id); errors.Is(err, ErrNotFound) {
+	err := s.Store.Tx(ctx, func(tx Store) error {
+		k, err := tx.APIKeyByID(ctx, ac.Org.ID, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteAPIKey(ctx, ac.Org.ID, id); err != nil {
+			return err
+		}
+		return s.emitAPIKey(ctx, tx, EventAPIKeyRevoked, k)
+	})
+	if errors.Is(err, ErrNotFound) {
 		return Errorf(CodeNotFound, "This organization has no API key %q.", truncate(id, 64))
 	} else if err != nil {
 		return err

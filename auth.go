@@ -79,6 +79,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (SignIn, error
 		} else if err != nil {
 			return err
 		}
+		if err := s.emitUser(ctx, tx, EventUserCreated, u); err != nil {
+			return err
+		}
 		org, err := s.createOrgWithOwner(ctx, tx, personalOrgName(u, orgName), u.ID, now)
 		if err != nil {
 			return err

@@ -173,6 +173,9 @@ func (s *Service) VerifyEmail(ctx context.Context, ac *AuthContext, code string)
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
+		if err := s.emitUser(ctx, tx, EventUserUpdated, u); err != nil {
+			return err
+		}
 		verified = u
 		return tx.DeleteChallengesOf(ctx, kindEmailCode, u.ID)
 	})
@@ -223,6 +226,9 @@ func (s *Service) ChangeEmail(ctx context.Context, ac *AuthContext, email string
 		if err := tx.UpdateUser(ctx, u); errors.Is(err, ErrConflict) {
 			return Errorf(CodeEmailTaken, "An account with this email already exists.")
 		} else if err != nil {
+			return err
+		}
+		if err := s.emitUser(ctx, tx, EventUserUpdated, u); err != nil {
 			return err
 		}
 		if err := tx.DeleteChallengesOf(ctx, kindPasswordReset, u.ID); err != nil {

@@ -235,7 +235,14 @@ func (s *Service) joinAsNewUser(ctx context.Context, inv Invitation, in Complete
 		} else if err != nil {
 			return err
 		}
-		if err := tx.CreateMembership(ctx, Membership{UserID: u.ID, OrgID: inv.OrgID, Role: inv.Role, CreatedAt: now}); err != nil {
+		if err := s.emitUser(ctx, tx, EventUserCreated, u); err != nil {
+			return err
+		}
+		m := Membership{UserID: u.ID, OrgID: inv.OrgID, Role: inv.Role, CreatedAt: now}
+		if err := tx.CreateMembership(ctx, m); err != nil {
+			return err
+		}
+		if err := s.emitMember(ctx, tx, EventMemberAdded, m, ""); err != nil {
 			return err
 		}
 		out, err = s.startSession(ctx, tx, u, inv.OrgID, in.Meta, now, viaPassword)
@@ -263,7 +270,11 @@ func (s *Service) joinAsExistingUser(ctx context.Context, ac *AuthContext, inv I
 		}
 		now := s.now()
 		if _, err := tx.Membership(ctx, ac.User.ID, inv.OrgID); errors.Is(err, ErrNotFound) {
-			if err := tx.CreateMembership(ctx, Membership{UserID: ac.User.ID, OrgID: inv.OrgID, Role: inv.Role, CreatedAt: now}); err != nil {
+			m := Membership{UserID: ac.User.ID, OrgID: inv.OrgID, Role: inv.Role, CreatedAt: now}
+			if err := tx.CreateMembership(ctx, m); err != nil {
+				return err
+			}
+			if err := s.emitMember(ctx, tx, EventMemberAdded, m, ""); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -276,6 +287,9 @@ func (s *Service) joinAsExistingUser(ctx context.Context, ac *AuthContext, inv I
 		if !u.EmailVerified { // the link proved the mailbox
 			u.EmailVerified, u.UpdatedAt = true, now
 			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := s.emitUser(ctx, tx, EventUserUpdated, u); err != nil {
 				return err
 			}
 		}

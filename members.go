@@ -75,7 +75,10 @@ func (s *Service) UpdateMemberRole(ctx context.Context, ac *AuthContext, userID 
 		}
 		out = target
 		out.Role = role
-		return nil
+		if before == role {
+			return nil
+		}
+		return s.emitMember(ctx, tx, EventMemberRoleChanged, Membership{UserID: userID, OrgID: ac.Org.ID, Role: role}, before)
 	})
 	if err != nil {
 		return Member{}, err
@@ -110,7 +113,10 @@ func (s *Service) RemoveMember(ctx context.Context, ac *AuthContext, userID stri
 		case target.Role == RoleOwner && owners == 1:
 			return errLastOwner
 		}
-		return tx.DeleteMembership(ctx, userID, ac.Org.ID)
+		if err := tx.DeleteMembership(ctx, userID, ac.Org.ID); err != nil {
+			return err
+		}
+		return s.emitMember(ctx, tx, EventMemberRemoved, Membership{UserID: userID, OrgID: ac.Org.ID, Role: target.Role}, "")
 	})
 	if err != nil {
 		return err

@@ -728,6 +728,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, ac *AuthContext, factorID, co
 		}
 		f.ConfirmedAt, f.LastUsedAt, f.LastStep = now, now, step
 		out.Factor = f
+		if err := s.emitFactor(ctx, tx, EventMFAEnrolled, f); err != nil {
+			return err
+		}
 		if !first {
 			return nil
 		}
@@ -840,10 +843,16 @@ func (s *Service) DeleteMFAFactor(ctx context.Context, ac *AuthContext, id strin
 			} else if required {
 				return Errorf(CodeOrgRequiresMFA, "An organization you belong to requires two-factor authentication; add another factor first.")
 			}
-			_, err := tx.DeleteMFA(ctx, ac.User.ID)
+			if _, err := tx.DeleteMFA(ctx, ac.User.ID); err != nil {
+				return err
+			}
+		} else if err := tx.DeleteMFAFactor(ctx, id); err != nil {
 			return err
 		}
-		return tx.DeleteMFAFactor(ctx, id)
+		if !fs[i].Confirmed() {
+			return nil
+		}
+		return s.emitFactor(ctx, tx, EventMFARemoved, fs[i])
 	})
 	if err != nil {
 		return err
@@ -882,7 +891,25 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, ac *AuthContext) 
 // help for a lost device, admin.users.mfa.reset) and reports how many
 // factors went.
 func (s *Service) ResetMFA(ctx context.Context, userID string) (int, error) {
-	return s.Store.DeleteMFA(ctx, userID)
+	var n int
+	err := s.Store.Tx(ctx, func(tx Store) error {
+		fs, err := tx.MFAFactorsOfUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if n, err = tx.DeleteMFA(ctx, userID); err != nil {
+			return err
+		}
+		for _, f := range fs {
+			if f.Confirmed() {
+				if err := s.emitFactor(ctx, tx, EventMFARemoved, f); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // OrgSettings is an org's policy.

@@ -270,6 +270,9 @@ func (s *Service) oauthSignup(ctx context.Context, p OAuthProfile, ident OAuthId
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
+		if err := s.emitUser(ctx, tx, EventUserCreated, u); err != nil {
+			return err
+		}
 		if _, err := s.createOrgWithOwner(ctx, tx, personalOrgName(u, ""), u.ID, now); err != nil {
 			return err
 		}

@@ -97,6 +97,12 @@ func (s *Service) createOrgWithOwner(ctx context.Context, tx Store, name, userID
 	if err := tx.CreateMembership(ctx, m); err != nil {
 		return Org{}, err
 	}
+	if err := s.emitOrg(ctx, tx, EventOrgCreated, org); err != nil {
+		return Org{}, err
+	}
+	if err := s.emitMember(ctx, tx, EventMemberAdded, m, ""); err != nil {
+		return Org{}, err
+	}
 	return org, nil
 }
 

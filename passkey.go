@@ -224,6 +224,9 @@ func (s *Service) signUpWithPasskey(ctx context.Context, email string, pk Passke
 		} else if err != nil {
 			return err
 		}
+		if err := s.emitUser(ctx, tx, EventUserCreated, u); err != nil {
+			return err
+		}
 		org, err := s.createOrgWithOwner(ctx, tx, personalOrgName(u, ""), u.ID, now)
 		if err != nil {
 			return err

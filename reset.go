@@ -118,7 +118,11 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, newPassword 
 		if err := tx.DeleteChallengesOf(ctx, kindPasswordReset, u.ID); err != nil {
 			return err
 		}
-		return tx.RevokeUserSessions(ctx, u.ID, "", now)
+		if err := s.emitUser(ctx, tx, EventUserUpdated, u); err != nil {
+			return err
+		}
+		_, err = s.revokeSessionsOf(ctx, tx, u.ID, "", revokedReset, now)
+		return err
 	})
 	if errors.Is(err, ErrNotFound) { // another request redeemed it first
 		return invalid

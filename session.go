@@ -96,6 +96,9 @@ func (s *Service) startSession(ctx context.Context, tx Store, u User, orgID stri
 	if err := tx.CreateSession(ctx, ses); err != nil {
 		return SignIn{}, err
 	}
+	if err := s.emitSessionCreated(ctx, tx, ses); err != nil {
+		return SignIn{}, err
+	}
 	return s.issueTokens(ctx, tx, u, ses, "", now)
 }
 
@@ -194,7 +197,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 		if !rt.RotatedAt.IsZero() && now.Sub(rt.RotatedAt) > s.Config.RefreshReuseGrace {
 			ses.RevokedAt = now
 			reused = ses.ID
-			return tx.UpdateSession(ctx, ses)
+			if err := tx.UpdateSession(ctx, ses); err != nil {
+				return err
+			}
+			return s.emitSessionRevoked(ctx, tx, ses, revokedReuse)
 		}
 		if rt.RotatedAt.IsZero() {
 			if err := tx.MarkRefreshTokenRotated(ctx, rt.Hash, now); err != nil {
@@ -262,7 +268,12 @@ func (s *Service) LogoutExpired(ctx context.Context, token string, m Meta) error
 		return nil
 	}
 	ses.RevokedAt = s.now()
-	if err := s.Store.UpdateSession(ctx, ses); err != nil {
+	if err := s.Store.Tx(ctx, func(tx Store) error {
+		if err := tx.UpdateSession(ctx, ses); err != nil {
+			return err
+		}
+		return s.emitSessionRevoked(ctx, tx, ses, revokedLogout)
+	}); err != nil {
 		return err
 	}
 	s.audit(ctx, AuditEvent{ActorID: ses.UserID, OrgID: ses.OrgID, Action: "session.logout", Target: ses.ID, IP: m.IP, UserAgent: m.UserAgent})
@@ -278,7 +289,16 @@ func (s *Service) revokeSession(ctx context.Context, ac *AuthContext, id, action
 	}
 	if ses.RevokedAt.IsZero() {
 		ses.RevokedAt = s.now()
-		if err := s.Store.UpdateSession(ctx, ses); err != nil {
+		reason := revokedByUser
+		if action == "session.logout" {
+			reason = revokedLogout
+		}
+		if err := s.Store.Tx(ctx, func(tx Store) error {
+			if err := tx.UpdateSession(ctx, ses); err != nil {
+				return err
+			}
+			return s.emitSessionRevoked(ctx, tx, ses, reason)
+		}); err != nil {
 			return err
 		}
 		s.audit(ctx, AuditEvent{ActorID: ac.User.ID, OrgID: ac.Org.ID, Action: action, Target: id, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})

@@ -123,7 +123,13 @@ func (s *Service) CreateSSOConnection(ctx context.Context, ac *AuthContext, in S
 	for i, d := range c.Domains {
 		c.Verifications[i] = DomainVerification{Domain: d, OrgID: c.OrgID, Token: newDomainToken(), CreatedAt: c.CreatedAt}
 	}
-	if err := s.Store.CreateSSOConnection(ctx, s.sealConnection(c)); errors.Is(err, ErrConflict) {
+	err = s.Store.Tx(ctx, func(tx Store) error {
+		if err := tx.CreateSSOConnection(ctx, s.sealConnection(c)); err != nil {
+			return err
+		}
+		return s.emitSSOConnection(ctx, tx, EventSSOConnectionCreated, c)
+	})
+	if errors.Is(err, ErrConflict) {
 		return SSOConnection{}, &Error{Code: CodeDomainTaken, Field: "domains", Message: "One of these domains is verified by another organization, or claimed by another connection of yours."}
 	} else if err != nil {
 		return SSOConnection{}, err
@@ -248,7 +254,13 @@ func (s *Service) DeleteSSOConnection(ctx context.Context, ac *AuthContext, id s
 	} else if err != nil {
 		return err
 	}
-	if err := s.Store.DeleteSSOConnection(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+	err = s.Store.Tx(ctx, func(tx Store) error {
+		if err := tx.DeleteSSOConnection(ctx, id); err != nil {
+			return err
+		}
+		return s.emitSSOConnection(ctx, tx, EventSSOConnectionDeleted, c)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	s.audit(ctx, AuditEvent{ActorID: actorOf(ac), OrgID: c.OrgID, Action: "sso_connection.deleted", Target: c.ID, IP: ac.Meta.IP, UserAgent: ac.Meta.UserAgent})

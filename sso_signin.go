@@ -180,7 +180,7 @@ func (s *Service) provisionSSOUser(ctx context.Context, tx Store, conn SSOConnec
 		if err != nil {
 			return User{}, false, err
 		}
-		return u, false, ensureMember(ctx, tx, u.ID, conn.OrgID, now)
+		return u, false, s.ensureMember(ctx, tx, u.ID, conn.OrgID, now)
 	case !errors.Is(err, ErrNotFound):
 		return User{}, false, err
 	}
@@ -200,13 +200,23 @@ func (s *Service) provisionSSOUser(ctx context.Context, tx Store, conn SSOConnec
 			if err := tx.UpdateUser(ctx, u); err != nil {
 				return User{}, false, err
 			}
+			if err := s.emitUser(ctx, tx, EventUserUpdated, u); err != nil {
+				return User{}, false, err
+			}
 		}
 	case errors.Is(err, ErrNotFound):
 		u = User{ID: secret.ID("usr_"), Email: email, EmailVerified: true, Name: name, CreatedAt: now, UpdatedAt: now}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return User{}, false, err
 		}
-		if err := tx.CreateMembership(ctx, Membership{UserID: u.ID, OrgID: conn.OrgID, Role: RoleMember, CreatedAt: now}); err != nil {
+		if err := s.emitUser(ctx, tx, EventUserCreated, u); err != nil {
+			return User{}, false, err
+		}
+		m := Membership{UserID: u.ID, OrgID: conn.OrgID, Role: RoleMember, CreatedAt: now}
+		if err := tx.CreateMembership(ctx, m); err != nil {
+			return User{}, false, err
+		}
+		if err := s.emitMember(ctx, tx, EventMemberAdded, m, ""); err != nil {
 			return User{}, false, err
 		}
 		created = true
@@ -219,10 +229,14 @@ func (s *Service) provisionSSOUser(ctx context.Context, tx Store, conn SSOConnec
 
 // ensureMember re-adds a member the IdP still vouches for after an admin
 // removed them: the IdP decides who belongs.
-func ensureMember(ctx context.Context, tx Store, userID, orgID string, now time.Time) error {
+func (s *Service) ensureMember(ctx context.Context, tx Store, userID, orgID string, now time.Time) error {
 	_, err := tx.Membership(ctx, userID, orgID)
 	if errors.Is(err, ErrNotFound) {
-		return tx.CreateMembership(ctx, Membership{UserID: userID, OrgID: orgID, Role: RoleMember, CreatedAt: now})
+		m := Membership{UserID: userID, OrgID: orgID, Role: RoleMember, CreatedAt: now}
+		if err := tx.CreateMembership(ctx, m); err != nil {
+			return err
+		}
+		return s.emitMember(ctx, tx, EventMemberAdded, m, "")
 	}
 	return err
 }

@@ -150,6 +150,18 @@ func (s *Service) emitOrg(ctx context.Context, tx Store, typ string, o Org) erro
 	}})
 }
 
+// deleteOrg deletes an org inside tx, with its org.deleted event.
+func (s *Service) deleteOrg(ctx context.Context, tx Store, id string) error {
+	o, err := tx.OrgByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteOrg(ctx, id); err != nil {
+		return err
+	}
+	return s.emitOrg(ctx, tx, EventOrgDeleted, o)
+}
+
 func (s *Service) emitMember(ctx context.Context, tx Store, typ string, m Membership, previous Role) error {
 	data := map[string]any{"org_id": m.OrgID, "user_id": m.UserID, "role": m.Role}
 	if previous != "" {

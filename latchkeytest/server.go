@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // CheapPassword makes password hashing fast for tests; the benchmarks
@@ -37,6 +38,9 @@ type Options struct {
 	Service func(*latchkey.Service)
 	// Server edits the server config before the server is built.
 	Server func(*server.Config)
+	// Webhooks runs a webhook worker on the server's clock, polling every
+	// 20 ms.
+	Webhooks bool
 }
 
 // Env is a running server and what tests need to reach inside it.
@@ -84,6 +88,14 @@ func New(t testing.TB, opts Options) *Env {
 		t.Fatalf("open service: %v", err)
 	}
 	scfg := server.Config{Service: svc, Logger: logger, PublicURL: cfg.PublicURL, DashboardURL: cfg.DashboardURL}
+	if opts.Webhooks {
+		w := &webhook.Worker{Queue: svc.WebhookQueue(), Logger: logger, Clock: clock.Now, Poll: 20 * time.Millisecond}
+		scfg.Collectors = w.Collectors()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); w.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	if opts.Server != nil {
 		opts.Server(&scfg)
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/sso"
@@ -38,6 +40,9 @@ type Config struct {
 	SSOAllowPrivateNetworks bool
 	// OAuth holds the enabled identity providers; nil means none.
 	OAuth *oauth.Registry
+	// Collectors are more Prometheus series for /metrics (the webhook
+	// worker's).
+	Collectors []prometheus.Collector
 }
 
 // Server serves the API. Create it with New.
@@ -80,6 +85,9 @@ func New(cfg Config) (*Server, error) {
 		s.ops[op.Name] = op
 	}
 	s.metrics = newMetrics()
+	if err := registerAll(s.metrics.reg, cfg.Collectors); err != nil {
+		return nil, err
+	}
 	if s.openapi, err = s.buildOpenAPI(); err != nil {
 		return nil, err
 	}

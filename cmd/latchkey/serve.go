@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,9 +71,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
+	// The webhook worker runs on every node: claims keep nodes from
+	// sending one attempt twice (contract §9).
+	hooks := &webhook.Worker{Queue: svc.WebhookQueue(), Logger: logger}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
-		OAuth: providers, SSOAllowPrivateNetworks: ssoPrivate,
+		OAuth: providers, SSOAllowPrivateNetworks: ssoPrivate, Collectors: hooks.Collectors(),
 	})
 	if err != nil {
 		return err
@@ -88,6 +92,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "Latchkey listening on http://%s (public URL %s, database %s)\n", ln.Addr(), dcfg.PublicURL, redactURL(dbURL))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	hooksCtx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
+	defer func() { stopHooks(); <-hooksDone }()
 	select {
 	case err := <-errc:
 		return err
