@@ -441,13 +441,19 @@ func (q webhookQueue) finish(ctx context.Context, d WebhookDelivery, claim strin
 	now := s.now()
 	d.Attempts++
 	d.ResponseStatus, d.Error, d.UpdatedAt = r.Status, truncate(r.Error, 500), now
+	// The last attempt is made when the 3 days are up, so an endpoint
+	// down for all of them is found failing then, and disabled.
+	deadline := d.CreatedAt.Add(deliveryLifetime)
 	switch {
 	case r.Delivered:
 		d.Status, d.Error = DeliveryDelivered, ""
-	case now.Add(retryDelay(d.Attempts)).After(d.CreatedAt.Add(deliveryLifetime)):
+	case !now.Before(deadline):
 		d.Status = DeliveryFailed
 	default:
 		d.Status, d.NextAttemptAt = DeliveryPending, now.Add(retryDelay(d.Attempts))
+		if d.NextAttemptAt.After(deadline) {
+			d.NextAttemptAt = deadline
+		}
 	}
 	var disabled Webhook
 	err := s.Store.Tx(ctx, func(tx Store) error {
@@ -467,7 +473,8 @@ func (q webhookQueue) finish(ctx context.Context, d WebhookDelivery, claim strin
 		case r.Delivered:
 			return nil
 		case w.FailingSince.IsZero():
-			w.FailingSince = now
+			// Failing since the event it could not take.
+			w.FailingSince = d.CreatedAt
 		case !w.Disabled() && now.Sub(w.FailingSince) >= deliveryLifetime:
 			w.DisabledAt, w.DisabledReason = now, "every delivery failed for 3 days"
 			disabled = w

@@ -157,16 +157,7 @@ func newOrg(t *testing.T, env *latchkeytest.Env, name string) latchkey.Org {
 // OAuth methods with issue 5, and these tests only need the row.
 func linkOAuth(t *testing.T, db latchkeytest.Database, userID, provider string) {
 	t.Helper()
-	driver, dsn := "pgx", db.URL
-	if db.Name == "sqlite" {
-		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(db.URL, "sqlite://")+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
-	}
-	conn, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_, err = conn.Exec(`INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := rawDB(t, db).Exec(`INSERT INTO oauth_identities (id, user_id, provider, subject, email, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		secret.ID("oid_"), userID, provider, secret.ID(""), "x@example.com", time.Now().UnixMicro())
 	if err != nil {
 		t.Fatal(err)
@@ -202,4 +193,20 @@ func parsedSetCookie(t *testing.T, r *latchkeytest.Response, name string) *http.
 func refreshWith(t *testing.T, env *latchkeytest.Env, token string) *latchkeytest.Response {
 	t.Helper()
 	return env.Client(t).Do(http.MethodPost, "/v1/auth.refresh", nil, http.Header{"Cookie": {"latchkey_refresh=" + token}})
+}
+
+// rawDB opens the test's database with plain SQL, as an outsider would;
+// it closes with the test.
+func rawDB(t *testing.T, db latchkeytest.Database) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", db.URL
+	if db.Name == "sqlite" {
+		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(db.URL, "sqlite://")+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,15 +16,7 @@ import (
 // every stored value that holds a private key or a client secret.
 func rawSecrets(t *testing.T, db latchkeytest.Database) []string {
 	t.Helper()
-	driver, dsn := "pgx", db.URL
-	if db.Name == "sqlite" {
-		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(db.URL, "sqlite://")+"?_pragma=busy_timeout(5000)"
-	}
-	conn, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := rawDB(t, db)
 	var out []string
 	for _, q := range []string{
 		`SELECT private_key FROM signing_keys`,
