@@ -134,6 +134,17 @@ func (r *Receiver) Overlaps() int {
 	return r.overlaps
 }
 
+// InFlight counts requests being answered now.
+func (r *Receiver) InFlight() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.inflight {
+		n += c
+	}
+	return n
+}
+
 // WaitFor polls until done reports true of the requests so far, failing
 // the test after timeout.
 func (r *Receiver) WaitFor(t testing.TB, timeout time.Duration, what string, done func([]Hook) bool) []Hook {

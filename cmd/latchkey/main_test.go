@@ -43,9 +43,24 @@ var testSecretEnv = "LATCHKEY_SECRET_KEY=" + base64.StdEncoding.EncodeToString(l
 // prints where it listens; the process is stopped when the test ends.
 func serve(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
+	return startNode(t, dir, env, args...).base
+}
+
+// node is one running `latchkey serve` process.
+type node struct {
+	cmd  *exec.Cmd
+	base string
+	done chan struct{} // closed when the process has exited
+}
+
+// startNode starts `latchkey serve` and waits until it listens. When the
+// test ends a node still running is interrupted, and killed if it does not
+// stop within 15 s.
+func startNode(t *testing.T, dir string, env []string, args ...string) *node {
+	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
 	cmd.Dir, cmd.Env = dir, env
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -54,17 +69,7 @@ func serve(t *testing.T, dir string, env []string, args ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	n := &node{cmd: cmd, done: make(chan struct{})}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -76,17 +81,54 @@ func serve(t *testing.T, dir string, env []string, args ...string) string {
 		}
 		io.Copy(io.Discard, out)
 		close(found)
+		cmd.Wait()
+		close(n.done)
 	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-n.done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-n.done
+		}
+	})
 	select {
 	case base, ok := <-found:
 		if !ok {
 			t.Fatalf("serve exited without listening; stderr:\n%s", stderr.String())
 		}
-		return base
+		n.base = base
+		return n
 	case <-time.After(60 * time.Second):
 		t.Fatalf("serve did not start within 60 s; stderr:\n%s", stderr.String())
 	}
-	return ""
+	return nil
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (n *node) kill() {
+	n.cmd.Process.Kill()
+	<-n.done
+}
+
+// syncBuffer is a bytes.Buffer the process's stderr copier and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 type reply struct {
