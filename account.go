@@ -142,39 +142,8 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 		return Errorf(CodeReauthRequired, "Sign in again, then delete the account within 15 minutes.")
 	}
 	err = s.Store.Tx(ctx, func(tx Store) error {
-		ms, err := tx.MembershipsOfUser(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		// One order for every deletion, so two of them never lock the
-		// same orgs in opposite orders.
-		slices.SortFunc(ms, func(a, b Membership) int { return strings.Compare(a.OrgID, b.OrgID) })
-		var solo []string
-		for _, m := range ms {
-			// Locking the org's members (as role changes do) stops two
-			// owners who delete themselves at once from both seeing the
-			// other still there and leaving the org without an owner.
-			n, owners, err := headcount(ctx, tx, m.OrgID)
-			if err != nil {
-				return err
-			}
-			if n == 1 {
-				solo = append(solo, m.OrgID)
-				continue
-			}
-			if m.Role == RoleOwner && owners == 1 {
-				return Errorf(CodeOrgHasOtherMembers, "You own an organization with other members. Transfer ownership first.")
-			}
-		}
-		for _, id := range solo {
-			if err := s.deleteOrg(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		if err := s.emitUser(ctx, tx, EventUserDeleted, u); err != nil {
-			return err
-		}
-		return tx.DeleteUser(ctx, u.ID)
+		_, err := s.deleteUser(ctx, tx, u, false)
+		return err
 	})
 	if err != nil {
 		return err
@@ -184,17 +153,76 @@ func (s *Service) DeleteAccount(ctx context.Context, ac *AuthContext, pw *string
 	return nil
 }
 
-// headcount counts an org's members and owners, locking their rows
-// until the transaction ends.
-func headcount(ctx context.Context, tx Store, orgID string) (members, owners int, err error) {
-	ms, err := tx.OrgMembers(ctx, orgID)
+// deleteUser deletes u inside tx with its event, and every org of which
+// u is the only member. An org with other members whose only owner is u
+// stops the deletion with org_has_other_members, unless force: then its
+// oldest admin, or else its oldest member, becomes an owner first (the
+// orgs returned).
+func (s *Service) deleteUser(ctx context.Context, tx Store, u User, force bool) ([]string, error) {
+	ms, err := tx.MembershipsOfUser(ctx, u.ID)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
+	// One order for every deletion, so two of them never lock the
+	// same orgs in opposite orders.
+	slices.SortFunc(ms, func(a, b Membership) int { return strings.Compare(a.OrgID, b.OrgID) })
+	var solo, transferred []string
 	for _, m := range ms {
-		if m.Role == RoleOwner {
-			owners++
+		// Locking the org's members (as role changes do) stops two
+		// owners who delete themselves at once from both seeing the
+		// other still there and leaving the org without an owner.
+		members, err := tx.OrgMembers(ctx, m.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		owners := 0
+		for _, o := range members {
+			if o.Role == RoleOwner {
+				owners++
+			}
+		}
+		switch {
+		case len(members) == 1:
+			solo = append(solo, m.OrgID)
+		case m.Role != RoleOwner || owners > 1:
+		case !force:
+			return nil, Errorf(CodeOrgHasOtherMembers, "You own an organization with other members. Transfer ownership first.")
+		default:
+			heir := successor(members, u.ID)
+			if err := tx.UpdateMembershipRole(ctx, heir.UserID, m.OrgID, RoleOwner); err != nil {
+				return nil, err
+			}
+			if err := s.emitMember(ctx, tx, EventMemberRoleChanged, Membership{UserID: heir.UserID, OrgID: m.OrgID, Role: RoleOwner}, heir.Role); err != nil {
+				return nil, err
+			}
+			transferred = append(transferred, m.OrgID)
 		}
 	}
-	return len(ms), owners, nil
+	for _, id := range solo {
+		if err := s.deleteOrg(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.emitUser(ctx, tx, EventUserDeleted, u); err != nil {
+		return nil, err
+	}
+	return transferred, tx.DeleteUser(ctx, u.ID)
+}
+
+// successor is who inherits an org from a departing owner: the oldest
+// admin, or else the oldest member (members come oldest first).
+func successor(members []Member, leaving string) Member {
+	var heir Member
+	for _, m := range members {
+		if m.UserID == leaving {
+			continue
+		}
+		if m.Role == RoleAdmin {
+			return m
+		}
+		if heir.UserID == "" {
+			heir = m
+		}
+	}
+	return heir
 }

@@ -3,6 +3,7 @@ package latchkey
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/secret"
@@ -19,6 +20,27 @@ type AuditEvent struct {
 	UserAgent string
 	Data      json.RawMessage
 	CreatedAt time.Time
+}
+
+// ActorKind says who ActorID is: "admin_key" (adm_…), "operator" (a user
+// acting through admin.*), "user" (usr_…), "cli" (latchkey admin on the
+// database) or "system" (no actor: the server itself).
+func (e AuditEvent) ActorKind() string {
+	var d struct {
+		ActorKind string `json:"actor_kind"`
+	}
+	if json.Unmarshal(e.Data, &d) == nil && d.ActorKind != "" {
+		return d.ActorKind
+	}
+	switch {
+	case e.ActorID == "":
+		return "system"
+	case strings.HasPrefix(e.ActorID, "adm_"):
+		return "admin_key"
+	case strings.HasPrefix(e.ActorID, "usr_"):
+		return "user"
+	}
+	return e.ActorID
 }
 
 // audit writes an audit event. A failure is logged and does not fail the

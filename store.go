@@ -107,6 +107,7 @@ type Store interface {
 	MemberStore
 	PasskeyStore
 	AdminStore
+	AuditStore
 	MFAStore
 	SecretStore
 	WebhookStore

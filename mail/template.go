@@ -26,6 +26,8 @@ const (
 	TemplateInvitation    = "invitation"     // Link, OrgName, InviterName, Role; optional Expires
 	// TemplateWebhookDisabled tells operators an endpoint failed for 3 days.
 	TemplateWebhookDisabled = "webhook_disabled" // URL, WebhookID, Since, Error
+	// TemplateMFAReset tells a user an operator reset their second factors.
+	TemplateMFAReset = "mfa_reset" // optional Name
 )
 
 // ErrUnknownTemplate is returned for a template name that does not exist.

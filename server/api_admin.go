@@ -110,8 +110,52 @@ type adminUserResponse struct {
 	User adminUserJSON `json:"user"`
 }
 
+type adminUsersListRequest struct {
+	Query    string `json:"query,omitempty"`
+	OrgID    string `json:"org_id,omitempty"`
+	Disabled *bool  `json:"disabled,omitempty"`
+	Cursor   string `json:"cursor,omitempty"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+type adminUsersListResponse struct {
+	Users      []adminUserJSON `json:"users"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+type adminDeleteRequest struct {
+	UserID string `json:"user_id"`
+	Force  bool   `json:"force,omitempty"`
+}
+
+type revokedResponse struct {
+	Revoked int `json:"revoked"`
+}
+
+type mfaResetResponse struct {
+	FactorsRemoved int `json:"factors_removed"`
+}
+
+// nextCursor is next_cursor: null on the last page.
+func nextCursor(c string) *string {
+	if c == "" {
+		return nil
+	}
+	return &c
+}
+
 func (s *Server) adminOps() []operation {
 	return []operation{
+		rpc("admin.users.list", authAdmin, "Users newest first, by email prefix or id, org and disabled state, a page at a time (operators).",
+			func(c *call, req adminUsersListRequest) (adminUsersListResponse, error) {
+				list, next, err := s.svc.AdminListUsers(c.ctx, c.auth, latchkey.AdminUserQuery{
+					Query: req.Query, OrgID: req.OrgID, Disabled: req.Disabled, Cursor: req.Cursor, Limit: req.Limit})
+				out := adminUsersListResponse{Users: []adminUserJSON{}, NextCursor: nextCursor(next)}
+				for _, u := range list {
+					out.Users = append(out.Users, toAdminUserJSON(u))
+				}
+				return out, err
+			}),
 		rpc("admin.users.get", authAdmin, "A user with memberships, identities, passkeys, factors and live sessions (operators).",
 			func(c *call, req adminUserIDRequest) (adminUserDetailJSON, error) {
 				d, err := s.svc.AdminGetUser(c.ctx, c.auth, req.UserID)
@@ -129,6 +173,20 @@ func (s *Server) adminOps() []operation {
 			func(c *call, req adminDisableRequest) (adminUserResponse, error) {
 				u, err := s.svc.AdminEnableUser(c.ctx, c.auth, req.UserID, req.Reason)
 				return adminUserResponse{toAdminUserJSON(u)}, err
+			}),
+		rpc("admin.users.revoke_sessions", authAdmin, "End every live session of a user, on every node (operators).",
+			func(c *call, req adminUserIDRequest) (revokedResponse, error) {
+				n, err := s.svc.AdminRevokeSessions(c.ctx, c.auth, req.UserID)
+				return revokedResponse{n}, err
+			}),
+		rpc("admin.users.mfa.reset", authAdmin, "Delete a user's authenticator-app factors and recovery codes, and tell them by email (operators).",
+			func(c *call, req adminUserIDRequest) (mfaResetResponse, error) {
+				n, err := s.svc.AdminResetMFA(c.ctx, c.auth, req.UserID)
+				return mfaResetResponse{n}, err
+			}),
+		rpc("admin.users.delete", authAdmin, "Delete an account as auth.account.delete does, without its password; force hands the orgs it owns alone to their next admin or member (operators).",
+			func(c *call, req adminDeleteRequest) (empty, error) {
+				return empty{}, s.svc.AdminDeleteUser(c.ctx, c.auth, req.UserID, req.Force)
 			}),
 	}
 }

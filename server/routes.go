@@ -20,6 +20,7 @@ func (s *Server) operations() []operation {
 		s.apiKeyOps(),
 		s.passkeyOps(),
 		s.adminOps(),
+		s.auditOps(),
 		s.mfaOps(),
 		s.webhookOps(),
 	)

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
@@ -12,7 +14,8 @@ import (
 // instance role, the disabled state and the newest session's start.
 const adminUserColumns = `u.id, u.email, u.email_verified, u.name, u.password_hash, u.created_at, u.updated_at,
 	u.instance_role, u.disabled_at, u.disabled_reason,
-	(SELECT MAX(x.created_at) FROM sessions x WHERE x.user_id = u.id)`
+	(SELECT MAX(x.created_at) FROM sessions x WHERE x.user_id = u.id),
+	EXISTS (SELECT 1 FROM mfa_factors f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL)`
 
 func scanAdminUser(row scanner) (latchkey.AdminUser, error) {
 	var a latchkey.AdminUser
@@ -20,7 +23,7 @@ func scanAdminUser(row scanner) (latchkey.AdminUser, error) {
 	var created, updated int64
 	var disabled, lastSignIn sql.NullInt64
 	err := row.Scan(&a.ID, &a.Email, &a.EmailVerified, &a.Name, &hash, &created, &updated,
-		&a.InstanceRole, &disabled, &a.Reason, &lastSignIn)
+		&a.InstanceRole, &disabled, &a.Reason, &lastSignIn, &a.MFAEnrolled)
 	if err != nil {
 		return a, translate(err)
 	}
@@ -52,13 +55,59 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, at time.Time, re
 	return s.execOne(ctx, `UPDATE users SET disabled_at = $2, disabled_reason = $3 WHERE id = $1`, id, nullTS(at), reason)
 }
 
-// RevokeAllSessions revokes a user's live sessions (expired ones are dead
-// already and not counted).
-func (s *Store) RevokeAllSessions(ctx context.Context, userID string, at time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2`, userID, ts(at))
-	if err != nil {
-		return 0, translate(err)
+// AdminUsers lists users newest first. Every filter keeps the keyset
+// order (created_at, id) of users_created, so a page costs the same at a
+// million users as at a thousand; an email prefix is a range on the
+// email index instead, in byte order (COLLATE "C" on PostgreSQL, whose
+// users_email_prefix index is made for it).
+func (s *Store) AdminUsers(ctx context.Context, f latchkey.AdminUserFilter) ([]latchkey.AdminUser, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	from := "users u"
+	if f.OrgID != "" {
+		from += " JOIN memberships m ON m.user_id = u.id AND m.org_id = " + arg(f.OrgID)
+	}
+	if f.ID != "" {
+		where = append(where, "u.id = "+arg(f.ID))
+	}
+	if f.EmailPrefix != "" {
+		email := "u.email"
+		if s.db.Dialect == Postgres {
+			email = `u.email COLLATE "C"`
+		}
+		where = append(where, email+" >= "+arg(f.EmailPrefix), email+" < "+arg(f.EmailPrefix+"\U0010FFFF"))
+	}
+	if f.Disabled != nil {
+		if *f.Disabled {
+			where = append(where, "u.disabled_at IS NOT NULL")
+		} else {
+			where = append(where, "u.disabled_at IS NULL")
+		}
+	}
+	if !f.After.IsZero() {
+		where = append(where, "(u.created_at, u.id) < ("+arg(ts(f.After.At))+", "+arg(f.After.ID)+")")
+	}
+	q := `SELECT ` + adminUserColumns + ` FROM ` + from
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY u.created_at DESC, u.id DESC LIMIT " + arg(f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []latchkey.AdminUser{}
+	for rows.Next() {
+		u, err := scanAdminUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }

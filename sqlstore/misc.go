@@ -38,23 +38,7 @@ func (s *Store) AddAuditEvent(ctx context.Context, e latchkey.AuditEvent) error 
 
 // AuditEvents lists the events of one actor, oldest first.
 func (s *Store) AuditEvents(ctx context.Context, actorID string) ([]latchkey.AuditEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, actor_id, org_id, action, target, ip, user_agent, data, created_at FROM audit_events WHERE actor_id = $1 ORDER BY created_at, id`, actorID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []latchkey.AuditEvent
-	for rows.Next() {
-		var e latchkey.AuditEvent
-		var data string
-		var created int64
-		if err := rows.Scan(&e.ID, &e.ActorID, &e.OrgID, &e.Action, &e.Target, &e.IP, &e.UserAgent, &data, &created); err != nil {
-			return nil, err
-		}
-		e.Data, e.CreatedAt = []byte(data), fromTS(created)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.auditEvents(ctx, `SELECT id, actor_id, org_id, action, target, ip, user_agent, data, created_at FROM audit_events WHERE actor_id = $1 ORDER BY created_at, id`, actorID)
 }
 
 // SigningKeys lists the token signing keys, oldest slot first. A sealed
