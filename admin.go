@@ -60,6 +60,7 @@ type AdminKey struct {
 // AdminStore is the storage of operator credentials.
 type AdminStore interface {
 	AdminUserStore
+	AdminOrgStore
 	CreateAdminKey(ctx context.Context, k AdminKey) error
 	// AdminKeyByHash finds a key, revoked or not, by the hash of its secret.
 	AdminKeyByHash(ctx context.Context, secretHash string) (AdminKey, error)

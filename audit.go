@@ -23,8 +23,9 @@ type AuditEvent struct {
 }
 
 // ActorKind says who ActorID is: "admin_key" (adm_…), "operator" (a user
-// acting through admin.*), "user" (usr_…), "cli" (latchkey admin on the
-// database) or "system" (no actor: the server itself).
+// acting through admin.*), "user" (usr_…), "api_key" (an org's key_…),
+// "cli" (latchkey admin on the database) or "system" (no actor: the
+// server itself).
 func (e AuditEvent) ActorKind() string {
 	var d struct {
 		ActorKind string `json:"actor_kind"`
@@ -33,14 +34,16 @@ func (e AuditEvent) ActorKind() string {
 		return d.ActorKind
 	}
 	switch {
-	case e.ActorID == "":
-		return "system"
 	case strings.HasPrefix(e.ActorID, "adm_"):
 		return "admin_key"
 	case strings.HasPrefix(e.ActorID, "usr_"):
 		return "user"
+	case strings.HasPrefix(e.ActorID, "key_"):
+		return "api_key"
+	case e.ActorID == "cli":
+		return "cli"
 	}
-	return e.ActorID
+	return "system"
 }
 
 // audit writes an audit event. A failure is logged and does not fail the

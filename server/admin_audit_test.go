@@ -75,7 +75,9 @@ func TestAdminAuditTrail(t *testing.T) {
 				func(e map[string]any) bool { return eventTime(t, e).Before(mark) },
 				[]string{"user.registered"}},
 			{"by user and action", map[string]any{"user_id": bob.ID, "action": "admin.users.sessions_revoked"},
-				func(e map[string]any) bool { return e["target"] == bob.ID && e["action"] == "admin.users.sessions_revoked" },
+				func(e map[string]any) bool {
+					return e["target"] == bob.ID && e["action"] == "admin.users.sessions_revoked"
+				},
 				[]string{"admin.users.sessions_revoked"}},
 			{"nothing matches", map[string]any{"action": "no.such.action"}, nil, nil},
 		}

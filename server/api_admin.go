@@ -136,6 +136,59 @@ type mfaResetResponse struct {
 	FactorsRemoved int `json:"factors_removed"`
 }
 
+type adminOrgJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Slug      string    `json:"slug"`
+	CreatedAt time.Time `json:"created_at"`
+	Members   int       `json:"member_count"`
+}
+
+func toAdminOrgJSON(o latchkey.AdminOrg) adminOrgJSON {
+	return adminOrgJSON{o.ID, o.Name, o.Slug, o.CreatedAt, o.Members}
+}
+
+type adminOrgsListRequest struct {
+	Query  string `json:"query,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+}
+
+type adminOrgsListResponse struct {
+	Orgs       []adminOrgJSON `json:"orgs"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+type adminOrgIDRequest struct {
+	OrgID string `json:"org_id"`
+}
+
+// adminOrgDetailJSON is admin.orgs.get. Domains gathers every
+// connection's domains with their proof, as the console shows them.
+type adminOrgDetailJSON struct {
+	Org            adminOrgJSON             `json:"org"`
+	Members        []memberJSON             `json:"members"`
+	SSOConnections []ssoConnectionJSON      `json:"sso_connections"`
+	Domains        []domainVerificationJSON `json:"domains"`
+	Settings       orgSettingsJSON          `json:"settings"`
+}
+
+func (s *Server) toAdminOrgDetailJSON(d latchkey.AdminOrgDetail) adminOrgDetailJSON {
+	out := adminOrgDetailJSON{
+		Org: toAdminOrgJSON(d.Org), Members: []memberJSON{}, SSOConnections: []ssoConnectionJSON{},
+		Domains: []domainVerificationJSON{}, Settings: orgSettingsJSON{d.Settings.RequireMFA},
+	}
+	for _, m := range d.Members {
+		out.Members = append(out.Members, toMemberJSON(m))
+	}
+	for _, c := range d.SSOConnections {
+		j := s.toSSOConnectionJSON(c)
+		out.SSOConnections = append(out.SSOConnections, j)
+		out.Domains = append(out.Domains, j.DomainVerifications...)
+	}
+	return out
+}
+
 // nextCursor is next_cursor: null on the last page.
 func nextCursor(c string) *string {
 	if c == "" {
@@ -187,6 +240,23 @@ func (s *Server) adminOps() []operation {
 		rpc("admin.users.delete", authAdmin, "Delete an account as auth.account.delete does, without its password; force hands the orgs it owns alone to their next admin or member (operators).",
 			func(c *call, req adminDeleteRequest) (empty, error) {
 				return empty{}, s.svc.AdminDeleteUser(c.ctx, c.auth, req.UserID, req.Force)
+			}),
+		rpc("admin.orgs.list", authAdmin, "Orgs newest first with their member counts, by id or name prefix, a page at a time (operators).",
+			func(c *call, req adminOrgsListRequest) (adminOrgsListResponse, error) {
+				list, next, err := s.svc.AdminListOrgs(c.ctx, c.auth, req.Query, req.Cursor, req.Limit)
+				out := adminOrgsListResponse{Orgs: []adminOrgJSON{}, NextCursor: nextCursor(next)}
+				for _, o := range list {
+					out.Orgs = append(out.Orgs, toAdminOrgJSON(o))
+				}
+				return out, err
+			}),
+		rpc("admin.orgs.get", authAdmin, "An org with its members, SSO connections, domains and settings (operators).",
+			func(c *call, req adminOrgIDRequest) (adminOrgDetailJSON, error) {
+				d, err := s.svc.AdminGetOrg(c.ctx, c.auth, req.OrgID)
+				if err != nil {
+					return adminOrgDetailJSON{}, err
+				}
+				return s.toAdminOrgDetailJSON(d), nil
 			}),
 	}
 }

@@ -137,6 +137,7 @@ var opDocs = map[string]opDoc{
 // only, so a same-named object field (a passkey's "credential") is left be.
 var fieldEnums = map[string][]string{
 	"role":                  {string(latchkey.RoleOwner), string(latchkey.RoleAdmin), string(latchkey.RoleMember)},
+	"actor_kind":            {"admin_key", "operator", "user", "api_key", "cli", "system"},
 	"credential":            {latchkey.CredentialSession, latchkey.CredentialAPIKey},
 	"scopes":                latchkey.AllScopes,
 	"protocol":              {latchkey.SSOProtocolOIDC, latchkey.SSOProtocolSAML},

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/latchkey/latchkey"
 )
@@ -104,4 +106,50 @@ func (s *Store) FirstMember(ctx context.Context, orgID string) (latchkey.Members
 		return latchkey.Membership{}, latchkey.ErrNotFound
 	}
 	return ms[0], nil
+}
+
+// AdminOrgs lists orgs newest first on orgs_created; a slug prefix is a
+// range on the slug index instead (orgs_slug_prefix on PostgreSQL, in
+// byte order like SQLite's).
+func (s *Store) AdminOrgs(ctx context.Context, f latchkey.AdminOrgFilter) ([]latchkey.AdminOrg, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.ID != "" {
+		where = append(where, "o.id = "+arg(f.ID))
+	}
+	if f.SlugPrefix != "" {
+		slug := "o.slug"
+		if s.db.Dialect == Postgres {
+			slug = `o.slug COLLATE "C"`
+		}
+		where = append(where, slug+" >= "+arg(f.SlugPrefix), slug+" < "+arg(f.SlugPrefix+"\U0010FFFF"))
+	}
+	if !f.After.IsZero() {
+		where = append(where, "(o.created_at, o.id) < ("+arg(ts(f.After.At))+", "+arg(f.After.ID)+")")
+	}
+	q := `SELECT o.id, o.name, o.slug, o.created_at, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) FROM orgs o`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY o.created_at DESC, o.id DESC LIMIT " + arg(f.Limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []latchkey.AdminOrg{}
+	for rows.Next() {
+		var o latchkey.AdminOrg
+		var created int64
+		if err := rows.Scan(&o.ID, &o.Name, &o.Slug, &created, &o.Members); err != nil {
+			return nil, err
+		}
+		o.CreatedAt = fromTS(created)
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
