@@ -30,10 +30,14 @@ const (
 	Login    = "login"     // auth.login of seeded users
 	Register = "register"  // auth.register of new users
 	Hash     = "hash"      // argon2id verify with the server's parameters, no HTTP
+
+	AdminUsers       = "admin-users"        // admin.users.list, the newest 50, with an admin key
+	AdminUsersPrefix = "admin-users-prefix" // admin.users.list with an email prefix that 100 seeded users share
+	AdminUsersCommon = "admin-users-common" // admin.users.list with an email prefix every seeded user has
 )
 
 // Scenarios lists every scenario in run order.
-var Scenarios = []string{Ceiling, MeBearer, MeCookie, MeAPIKey, Refresh, Login, Register, Hash}
+var Scenarios = []string{Ceiling, MeBearer, MeCookie, MeAPIKey, Refresh, Login, Register, Hash, AdminUsers, AdminUsersPrefix, AdminUsersCommon}
 
 // Limits that keep every run bounded.
 const (

@@ -74,6 +74,32 @@ func (b *Bench) Prepare(ctx context.Context, name string) (*Plan, error) {
 		p.ops = b.repeat(w, func(i int) op { return b.register(fmt.Sprintf("reg-%s-%d", strings.ToLower(run), i)) })
 	case Hash:
 		p.ops = b.repeat(w, func(int) op { return b.verifyHash })
+	case AdminUsers, AdminUsersPrefix, AdminUsersCommon:
+		key, err := b.adminKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// Users 100-199 share this prefix at every seed size from 200 up,
+		// so the page is the same work at a thousand users as at a million.
+		body := []byte(`{"limit":50}`)
+		switch name {
+		case AdminUsersPrefix:
+			body = []byte(`{"limit":50,"query":"` + SeedEmail(100)[:10] + `"}`)
+		case AdminUsersCommon:
+			body = []byte(`{"limit":50,"query":"seed"}`)
+		}
+		p.ops = b.repeat(w, func(int) op {
+			return func(ctx context.Context) error {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.URL+"/v1/admin.users.list", bytes.NewReader(body))
+				if err != nil {
+					return err
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+key)
+				_, err = b.send(req, nil)
+				return err
+			}
+		})
 	default:
 		return nil, fmt.Errorf("unknown scenario %q", name)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -119,6 +120,20 @@ func (b *Bench) sessionsFor(ctx context.Context, n int) ([]Session, error) {
 		return nil
 	})
 	return out, err
+}
+
+// adminKey mints an admin key in the database, as `latchkey admin keys
+// create` does; a bench that cannot reach the database cannot.
+func (b *Bench) adminKey(ctx context.Context) (string, error) {
+	svc := b.Service
+	if svc == nil && b.DB != nil {
+		svc = &latchkey.Service{Store: b.DB.Store(), Config: latchkey.DefaultConfig(), Logger: slog.New(slog.DiscardHandler)}
+	}
+	if svc == nil {
+		return "", fmt.Errorf("%w: admin keys are made in the database; give --database-url", errUnavailable)
+	}
+	_, key, err := svc.CreateAdminKey(ctx, "latchkey bench")
+	return key.Reveal(), err
 }
 
 // errUnavailable marks a scenario the target cannot run yet.

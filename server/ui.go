@@ -49,6 +49,7 @@ func (s *Server) uiRoutes(mux *http.ServeMux) {
 	s.page(mux, "GET /signup", "signup", nil)
 	s.page(mux, "GET /account", "account", nil)
 	s.page(mux, "GET /cli/authorize", "cli_authorize", s.cliAuthorizeData)
+	s.page(mux, "GET /admin", "admin", nil)
 	s.emailPages(mux)
 }
 

@@ -38,3 +38,10 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := db.write.ExecContext(ctx, query, args...)
 	return err
 }
+
+// SetDensePrefixRows lowers the threshold of densePrefix for a test.
+func SetDensePrefixRows(n int) (restore func()) {
+	old := densePrefixRows
+	densePrefixRows = n
+	return func() { densePrefixRows = old }
+}
