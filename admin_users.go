@@ -143,6 +143,15 @@ func (s *Service) adminUserDetail(ctx context.Context, id string) (AdminUserDeta
 		return AdminUserDetail{}, err
 	}
 	d.Passkeys = len(pks)
+	fs, err := s.Store.MFAFactorsOfUser(ctx, id)
+	if err != nil {
+		return AdminUserDetail{}, err
+	}
+	for _, f := range fs {
+		if f.Confirmed() { // one being enrolled signs nothing yet
+			d.Factors = append(d.Factors, AdminFactor{ID: f.ID, Type: f.Type, Name: f.Name, CreatedAt: f.CreatedAt})
+		}
+	}
 	if d.Sessions, err = s.Store.ActiveSessions(ctx, id, s.now()); err != nil {
 		return AdminUserDetail{}, err
 	}

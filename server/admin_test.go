@@ -133,8 +133,13 @@ func TestAdminUsersGet(t *testing.T) {
 	each(t, latchkeytest.Options{}, func(t *testing.T, env *latchkeytest.Env, db latchkeytest.Database) {
 		f := newAdminFixture(t, env)
 		admin := bearer(t, env, f.key)
+		factorID, _, _ := enrollTOTP(t, env, f.user)
+		wantOK(t, "an enrollment left unconfirmed", f.user.Call("auth.mfa.totp.enroll", map[string]any{"name": "Tablet"}))
 		r := admin.Call("admin.users.get", map[string]any{"user_id": f.userID})
 		wantOK(t, "admin.users.get", r)
+		if fs, _ := r.JSON["factors"].([]any); len(fs) != 1 || fs[0].(map[string]any)["id"] != factorID || fs[0].(map[string]any)["type"] != "totp" {
+			t.Errorf("factors %v, want only the confirmed one", r.JSON["factors"])
+		}
 		u := r.Obj("user")
 		if u["id"] != f.userID || u["email"] != "alice@example.com" || u["disabled"] != false || u["last_sign_in_at"] == nil {
 			t.Errorf("user %v", u)

@@ -118,7 +118,7 @@ type adminUsersListRequest struct {
 	Limit    int    `json:"limit,omitempty"`
 }
 
-type adminUsersListResponse struct {
+type adminUsersPage struct {
 	Users      []adminUserJSON `json:"users"`
 	NextCursor *string         `json:"next_cursor"`
 }
@@ -154,7 +154,7 @@ type adminOrgsListRequest struct {
 	Limit  int    `json:"limit,omitempty"`
 }
 
-type adminOrgsListResponse struct {
+type adminOrgsPage struct {
 	Orgs       []adminOrgJSON `json:"orgs"`
 	NextCursor *string        `json:"next_cursor"`
 }
@@ -200,10 +200,10 @@ func nextCursor(c string) *string {
 func (s *Server) adminOps() []operation {
 	return []operation{
 		rpc("admin.users.list", authAdmin, "Users newest first, by email prefix or id, org and disabled state, a page at a time (operators).",
-			func(c *call, req adminUsersListRequest) (adminUsersListResponse, error) {
+			func(c *call, req adminUsersListRequest) (adminUsersPage, error) {
 				list, next, err := s.svc.AdminListUsers(c.ctx, c.auth, latchkey.AdminUserQuery{
 					Query: req.Query, OrgID: req.OrgID, Disabled: req.Disabled, Cursor: req.Cursor, Limit: req.Limit})
-				out := adminUsersListResponse{Users: []adminUserJSON{}, NextCursor: nextCursor(next)}
+				out := adminUsersPage{Users: []adminUserJSON{}, NextCursor: nextCursor(next)}
 				for _, u := range list {
 					out.Users = append(out.Users, toAdminUserJSON(u))
 				}
@@ -242,9 +242,9 @@ func (s *Server) adminOps() []operation {
 				return empty{}, s.svc.AdminDeleteUser(c.ctx, c.auth, req.UserID, req.Force)
 			}),
 		rpc("admin.orgs.list", authAdmin, "Orgs newest first with their member counts, by id or name prefix, a page at a time (operators).",
-			func(c *call, req adminOrgsListRequest) (adminOrgsListResponse, error) {
+			func(c *call, req adminOrgsListRequest) (adminOrgsPage, error) {
 				list, next, err := s.svc.AdminListOrgs(c.ctx, c.auth, req.Query, req.Cursor, req.Limit)
-				out := adminOrgsListResponse{Orgs: []adminOrgJSON{}, NextCursor: nextCursor(next)}
+				out := adminOrgsPage{Orgs: []adminOrgJSON{}, NextCursor: nextCursor(next)}
 				for _, o := range list {
 					out.Orgs = append(out.Orgs, toAdminOrgJSON(o))
 				}
