@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,13 +9,7 @@ import (
 	"github.com/latchkey/latchkey/latchkeytest"
 )
 
-func actions(events []map[string]any) []string {
-	var out []string
-	for _, e := range events {
-		out = append(out, e["action"].(string))
-	}
-	return out
-}
+func actions(events []map[string]any) []string { return pluck(events, "action") }
 
 // TestAdminAuditTrail: the actions an operator just took are in the trail,
 // naming the operator and the target, and each filter narrows it.
@@ -94,7 +89,7 @@ func TestAdminAuditTrail(t *testing.T) {
 			// Small pages give the same list: nothing skipped or repeated.
 			// Each read is itself audited, so the reads are set aside.
 			paged, pages := listAll(t, admin, "admin.audit_events.list", "events", c.body, 2)
-			if !equal(ids(withoutReads(paged)), ids(withoutReads(got))) {
+			if !slices.Equal(ids(withoutReads(paged)), ids(withoutReads(got))) {
 				t.Errorf("%s: paged by 2 %v, in one page %v", c.name, ids(paged), ids(got))
 			}
 			if len(got) > 2 && pages < 2 {
@@ -196,16 +191,4 @@ func containsInOrder(got, want []string) bool {
 		}
 	}
 	return i == len(want)
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

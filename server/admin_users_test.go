@@ -49,13 +49,17 @@ func listAll(t *testing.T, c *latchkeytest.Client, op, key string, body map[stri
 	}
 }
 
-func ids(items []map[string]any) []string {
+// pluck lists the string field key of each item.
+func pluck(items []map[string]any, key string) []string {
 	var out []string
 	for _, it := range items {
-		out = append(out, it["id"].(string))
+		s, _ := it[key].(string)
+		out = append(out, s)
 	}
 	return out
 }
+
+func ids(items []map[string]any) []string { return pluck(items, "id") }
 
 // TestAdminUsersListPagesUnderInserts: while 20 goroutines register users,
 // paging through admin.users.list shows every user that existed before

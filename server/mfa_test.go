@@ -13,13 +13,7 @@ import (
 	"github.com/latchkey/latchkey/oauth/oauthtest"
 )
 
-func factorTypes(fs []map[string]any) []string {
-	var out []string
-	for _, f := range fs {
-		out = append(out, f["type"].(string))
-	}
-	return out
-}
+func factorTypes(fs []map[string]any) []string { return pluck(fs, "type") }
 
 // The whole TOTP path: enroll, confirm, sign out, password sign-in stops at
 // mfa_required, the code finishes it at aal2; the mfa_token works once and
