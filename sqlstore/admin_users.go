@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey"
@@ -82,18 +80,13 @@ func (s *Store) densePrefix(ctx context.Context, prefix string) (bool, error) {
 // email index instead, in byte order (COLLATE "C" on PostgreSQL, whose
 // users_email_prefix index is made for it).
 func (s *Store) AdminUsers(ctx context.Context, f latchkey.AdminUserFilter) ([]latchkey.AdminUser, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var q newestFirst
 	from := "users u"
 	if f.OrgID != "" {
-		from += " JOIN memberships m ON m.user_id = u.id AND m.org_id = " + arg(f.OrgID)
+		from += " JOIN memberships m ON m.user_id = u.id AND m.org_id = " + q.arg(f.OrgID)
 	}
 	if f.ID != "" {
-		where = append(where, "u.id = "+arg(f.ID))
+		q.and("u.id = " + q.arg(f.ID))
 	}
 	if f.EmailPrefix != "" {
 		email := "u.email"
@@ -104,24 +97,16 @@ func (s *Store) AdminUsers(ctx context.Context, f latchkey.AdminUserFilter) ([]l
 		} else if dense {
 			email = "+u.email" // not the email index: walk users_created
 		}
-		where = append(where, email+" >= "+arg(f.EmailPrefix), email+" < "+arg(f.EmailPrefix+"\U0010FFFF"))
+		q.prefix(email, f.EmailPrefix)
 	}
 	if f.Disabled != nil {
 		if *f.Disabled {
-			where = append(where, "u.disabled_at IS NOT NULL")
+			q.and("u.disabled_at IS NOT NULL")
 		} else {
-			where = append(where, "u.disabled_at IS NULL")
+			q.and("u.disabled_at IS NULL")
 		}
 	}
-	if !f.After.IsZero() {
-		where = append(where, "(u.created_at, u.id) < ("+arg(ts(f.After.At))+", "+arg(f.After.ID)+")")
-	}
-	q := `SELECT ` + adminUserColumns + ` FROM ` + from
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY u.created_at DESC, u.id DESC LIMIT " + arg(f.Limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q.sql(`SELECT `+adminUserColumns+` FROM `+from, "u.", f.After, f.Limit), q.args...)
 	if err != nil {
 		return nil, translate(err)
 	}

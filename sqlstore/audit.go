@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/latchkey/latchkey"
 )
@@ -12,37 +10,25 @@ import (
 // id) indexes of migration 0010: one filter picks the index (org, action
 // or target), and the keyset condition reads on from the cursor.
 func (s *Store) AuditEventsPage(ctx context.Context, f latchkey.AuditFilter) ([]latchkey.AuditEvent, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var q newestFirst
 	if f.UserID != "" {
-		id := arg(f.UserID)
-		where = append(where, "(actor_id = "+id+" OR target = "+id+")")
+		id := q.arg(f.UserID)
+		q.and("(actor_id = " + id + " OR target = " + id + ")")
 	}
 	if f.OrgID != "" {
-		where = append(where, "org_id = "+arg(f.OrgID))
+		q.and("org_id = " + q.arg(f.OrgID))
 	}
 	if f.Action != "" {
-		where = append(where, "action = "+arg(f.Action))
+		q.and("action = " + q.arg(f.Action))
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "created_at >= "+arg(ts(f.Since)))
+		q.and("created_at >= " + q.arg(ts(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "created_at < "+arg(ts(f.Until)))
+		q.and("created_at < " + q.arg(ts(f.Until)))
 	}
-	if !f.After.IsZero() {
-		where = append(where, "(created_at, id) < ("+arg(ts(f.After.At))+", "+arg(f.After.ID)+")")
-	}
-	q := `SELECT id, actor_id, org_id, action, target, ip, user_agent, data, created_at FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT " + arg(f.Limit)
-	return s.auditEvents(ctx, q, args...)
+	sel := `SELECT id, actor_id, org_id, action, target, ip, user_agent, data, created_at FROM audit_events`
+	return s.auditEvents(ctx, q.sql(sel, "", f.After, f.Limit), q.args...)
 }
 
 func (s *Store) auditEvents(ctx context.Context, q string, args ...any) ([]latchkey.AuditEvent, error) {

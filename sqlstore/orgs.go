@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/latchkey/latchkey"
 )
@@ -112,31 +110,19 @@ func (s *Store) FirstMember(ctx context.Context, orgID string) (latchkey.Members
 // range on the slug index instead (orgs_slug_prefix on PostgreSQL, in
 // byte order like SQLite's).
 func (s *Store) AdminOrgs(ctx context.Context, f latchkey.AdminOrgFilter) ([]latchkey.AdminOrg, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var q newestFirst
 	if f.ID != "" {
-		where = append(where, "o.id = "+arg(f.ID))
+		q.and("o.id = " + q.arg(f.ID))
 	}
 	if f.SlugPrefix != "" {
 		slug := "o.slug"
 		if s.db.Dialect == Postgres {
 			slug = `o.slug COLLATE "C"`
 		}
-		where = append(where, slug+" >= "+arg(f.SlugPrefix), slug+" < "+arg(f.SlugPrefix+"\U0010FFFF"))
+		q.prefix(slug, f.SlugPrefix)
 	}
-	if !f.After.IsZero() {
-		where = append(where, "(o.created_at, o.id) < ("+arg(ts(f.After.At))+", "+arg(f.After.ID)+")")
-	}
-	q := `SELECT o.id, o.name, o.slug, o.created_at, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) FROM orgs o`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY o.created_at DESC, o.id DESC LIMIT " + arg(f.Limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	sel := `SELECT o.id, o.name, o.slug, o.created_at, (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) FROM orgs o`
+	rows, err := s.r.QueryContext(ctx, q.sql(sel, "o.", f.After, f.Limit), q.args...)
 	if err != nil {
 		return nil, translate(err)
 	}
