@@ -209,7 +209,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (SignIn, err
 		}
 		ses.LastSeenAt = now
 		ses.ExpiresAt = now.Add(s.Config.RefreshTokenTTL)
-		if err := tx.UpdateSession(ctx, ses); err != nil {
+		if err := tx.ExtendSession(ctx, ses.ID, ses.LastSeenAt, ses.ExpiresAt); err != nil {
 			return err
 		}
 		// No user row is read: flows that lock the user lock its sessions

@@ -47,6 +47,11 @@ type Store interface {
 	// UpdateSession writes org_id, last_seen_at, expires_at, authenticated_at
 	// and revoked_at; a revoked session stays revoked whatever x says.
 	UpdateSession(ctx context.Context, s Session) error
+	// ExtendSession sets a live session's last_seen_at and expires_at (a
+	// refresh); ErrNotFound when it is missing or revoked. Unlike every
+	// other write to a session it does not wait for other nodes' caches
+	// (sqlstore/authcache.go): it takes nothing away.
+	ExtendSession(ctx context.Context, id string, seen, expires time.Time) error
 	// ActiveSessions lists the user's sessions not revoked nor expired at now.
 	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// RevokeUserSessions revokes every live session of the user except keep.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
@@ -41,6 +42,9 @@ type Options struct {
 	// Webhooks runs a webhook worker on the server's clock, polling every
 	// 20 ms.
 	Webhooks bool
+	// AuthCache tunes the node of the revocation cache every server on
+	// PostgreSQL runs (its Logger is the test logger).
+	AuthCache authcache.Options
 }
 
 // Env is a running server and what tests need to reach inside it.
@@ -65,6 +69,12 @@ func New(t testing.TB, opts Options) *Env {
 		t.Fatalf("open database: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// On PostgreSQL every server is a node of the revocation cache, as
+	// `latchkey serve` is, so the whole suite runs through it.
+	opts.AuthCache.Logger = Logger()
+	if err := db.StartAuthCache(opts.AuthCache); err != nil {
+		t.Fatalf("start the auth cache: %v", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

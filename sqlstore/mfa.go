@@ -115,7 +115,7 @@ func (s *Store) DeleteMFA(ctx context.Context, userID string) (int, error) {
 	var n int64
 	err := s.Tx(ctx, func(t latchkey.Store) error {
 		tx := t.(*Store)
-		res, err := tx.w.ExecContext(ctx, `DELETE FROM mfa_factors WHERE user_id = $1`, userID)
+		res, err := tx.write(ctx, `DELETE FROM mfa_factors WHERE user_id = $1`, userID)
 		if err != nil {
 			return translate(err)
 		}

@@ -21,6 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/authcache"
 )
 
 // Dialects.
@@ -43,6 +44,10 @@ type DB struct {
 	// connection: database/sql hands a freed connection to a random waiter,
 	// which stretched auth.me's p99 by a fifth under load.
 	gate chan struct{}
+	// On PostgreSQL, a server's cache of the per-request reads
+	// (authcache.go); nil elsewhere and until StartAuthCache.
+	dsn   string
+	cache *authcache.Node
 }
 
 // Open connects to a database URL: sqlite:///abs/path.db, sqlite://./rel.db
@@ -105,7 +110,7 @@ func open(rawURL string) (*DB, error) {
 		}
 		p.SetMaxOpenConns(conns)
 		p.SetMaxIdleConns(conns)
-		return &DB{Dialect: Postgres, write: p, read: p, gate: make(chan struct{}, conns)}, nil
+		return &DB{Dialect: Postgres, write: p, read: p, gate: make(chan struct{}, conns), dsn: dsn}, nil
 	}
 	return nil, fmt.Errorf("database URL must start with sqlite:// or postgres://")
 }
@@ -151,6 +156,9 @@ func sqlitePath(rawURL string) (string, error) {
 
 // Close closes the connections.
 func (db *DB) Close() error {
+	if db.cache != nil {
+		db.cache.Close()
+	}
 	if db.writeStmts != nil {
 		db.writeStmts.close()
 		db.readStmts.close()
@@ -184,6 +192,9 @@ type Store struct {
 	db   *DB
 	w, r querier
 	inTx bool
+	// changedAuth is set inside a transaction that wrote a row the auth
+	// cache holds; Tx runs the barrier once it has committed.
+	changedAuth *bool
 }
 
 var _ latchkey.Store = (*Store)(nil)
@@ -207,10 +218,17 @@ func (s *Store) Tx(ctx context.Context, fn func(tx latchkey.Store) error) error 
 	if s.db.writeStmts != nil {
 		q = cachedTx{tx, s.db.writeStmts}
 	}
-	if err := fn(&Store{db: s.db, w: q, r: q, inTx: true}); err != nil {
+	changed := false
+	if err := fn(&Store{db: s.db, w: q, r: q, inTx: true, changedAuth: &changed}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if changed {
+		return s.db.cache.Sync(ctx)
+	}
+	return nil
 }
 
 // Ping checks both pools.
@@ -253,13 +271,13 @@ func translate(err error) error {
 
 // exec runs a write and translates its error.
 func (s *Store) exec(ctx context.Context, query string, args ...any) error {
-	_, err := s.w.ExecContext(ctx, query, args...)
+	_, err := s.write(ctx, query, args...)
 	return translate(err)
 }
 
 // execOne runs a write that must touch exactly one row.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, query, args...)
+	res, err := s.write(ctx, query, args...)
 	if err != nil {
 		return translate(err)
 	}

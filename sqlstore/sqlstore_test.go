@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/sqlstore"
 	"github.com/latchkey/latchkey/storetest"
@@ -29,6 +30,31 @@ func TestStoreContractSQLite(t *testing.T) {
 func TestStoreContractPostgres(t *testing.T) {
 	latchkeytest.Postgres(t) // skips when PostgreSQL is not configured
 	storetest.Run(t, func(t *testing.T) latchkey.Store { return open(t, latchkeytest.Postgres(t)).Store() })
+}
+
+// TestStoreContractPostgresCached runs the contract through a node of the
+// revocation cache: every read after a write sees the write, with the hot
+// reads answered from memory whenever they can be.
+func TestStoreContractPostgresCached(t *testing.T) {
+	latchkeytest.Postgres(t)
+	storetest.Run(t, func(t *testing.T) latchkey.Store {
+		d := open(t, latchkeytest.Postgres(t))
+		if err := d.StartAuthCache(authcache.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		waitLive(t, d.AuthCache())
+		return d.Store()
+	})
+}
+
+// waitLive waits until n holds its first lease.
+func waitLive(t *testing.T, n *authcache.Node) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !n.Cache.Live(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the auth cache took no lease within 5 s")
+		}
+	}
 }
 
 // TestMigrationsMatch: both dialects have the same migration files, so a

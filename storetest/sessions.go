@@ -55,6 +55,27 @@ func testSessions(t *testing.T, st latchkey.Store) {
 	sameTime(t, "revoked_at after revoking again", got.RevokedAt, x.RevokedAt)
 }
 
+// testExtendSession: a refresh moves a live session's last use and expiry
+// and nothing else; a revoked or missing session is ErrNotFound.
+func testExtendSession(t *testing.T, st latchkey.Store) {
+	c := ctx(t)
+	w := newWorld(t, st, "extend")
+	x := w.Session
+	x.LastSeenAt, x.ExpiresAt = base.Add(time.Hour), base.Add(48*time.Hour)
+	wantErr(t, "ExtendSession", st.ExtendSession(c, x.ID, x.LastSeenAt, x.ExpiresAt), nil)
+	got, err := st.SessionByID(c, x.ID)
+	wantErr(t, "SessionByID", err, nil)
+	checkSession(t, "after ExtendSession", got, x)
+	wantErr(t, "ExtendSession of a missing session", st.ExtendSession(c, "ses_missing", x.LastSeenAt, x.ExpiresAt), latchkey.ErrNotFound)
+	revoked := newSession(t, st, w.User, w.Org, time.Minute)
+	revoked.RevokedAt = base.Add(2 * time.Minute)
+	wantErr(t, "UpdateSession", st.UpdateSession(c, revoked), nil)
+	wantErr(t, "ExtendSession of a revoked session", st.ExtendSession(c, revoked.ID, x.LastSeenAt, x.ExpiresAt), latchkey.ErrNotFound)
+	got, err = st.SessionByID(c, revoked.ID)
+	wantErr(t, "SessionByID", err, nil)
+	checkSession(t, "revoked session after ExtendSession", got, revoked)
+}
+
 func testActiveAndRevoke(t *testing.T, st latchkey.Store) {
 	c := ctx(t)
 	w := newWorld(t, st, "act")

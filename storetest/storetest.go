@@ -34,6 +34,7 @@ var suites = []suite{
 	{"Sessions", testSessions},
 	{"ActiveAndRevoke", testActiveAndRevoke},
 	{"SessionAuth", testSessionAuth},
+	{"ExtendSession", testExtendSession},
 	{"RefreshTokens", testRefreshTokens},
 	{"RefreshTokenLock", testRefreshTokenLock},
 	{"Challenges", testChallenges},

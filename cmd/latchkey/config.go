@@ -48,6 +48,7 @@ var settings = []setting{
 	{"LATCHKEY_DASHBOARD_TOKEN_TTL", "60s", "dashboard token lifetime"},
 	{"LATCHKEY_REFRESH_REUSE_GRACE", "10s", "window in which a just-rotated refresh token still works"},
 	{"LATCHKEY_RATE_LIMITS", "on", "on, or off for benchmarks (never turns off code attempt limits)"},
+	{"LATCHKEY_AUTH_CACHE", "on", "PostgreSQL: on keeps sessions and API keys in memory, kept exact across nodes by LISTEN/NOTIFY and leases; off reads them from the database on every request"},
 	{"LATCHKEY_ARGON2_MEMORY", "19456", "argon2id memory in KiB"},
 	{"LATCHKEY_ARGON2_TIME", "2", "argon2id iterations"},
 	{"LATCHKEY_ARGON2_THREADS", "1", "argon2id parallelism"},

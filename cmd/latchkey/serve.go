@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
+	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/webhook"
 )
 
@@ -34,6 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	posthogHost := c.url("LATCHKEY_POSTHOG_HOST")
 	passkeys, warning := c.relyingParty(dcfg.PublicURL, dcfg.DashboardURL)
 	ssoPrivate := c.onOff("LATCHKEY_SSO_ALLOW_PRIVATE_NETWORKS")
+	authCache := c.onOff("LATCHKEY_AUTH_CACHE")
 	if c.err != nil {
 		return c.err
 	}
@@ -67,6 +69,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
+	if authCache {
+		if err := db.StartAuthCache(authcache.Options{Logger: logger}); err != nil {
+			return fmt.Errorf("LATCHKEY_DATABASE_URL: %w", err)
+		}
+	}
 	svc := &latchkey.Service{Store: db.Store(), Config: dcfg, Logger: logger, Passkeys: passkeys, Mailer: mailer, Analytics: events}
 	if err := svc.Open(ctx); err != nil {
 		return err
