@@ -14,10 +14,10 @@ import (
 
 	"github.com/latchkey/latchkey"
 	"github.com/latchkey/latchkey/analytics"
+	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/mail"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
-	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/webhook"
 )
 
