@@ -28,6 +28,9 @@ type Cache struct {
 	// the cache may answer; zero when it may not.
 	live atomic.Int64
 	base time.Time
+
+	// Lookups by outcome, for /metrics.
+	hits, misses, off atomic.Uint64
 }
 
 type entry struct {
@@ -56,11 +59,17 @@ func (c *Cache) liveUntil() time.Time { return c.base.Add(time.Duration(c.live.L
 // Get returns the value stored under key, if the cache may answer.
 func (c *Cache) Get(key string) (any, bool) {
 	if !c.Live() {
+		c.off.Add(1)
 		return nil, false
 	}
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
 	return e.val, ok
 }
 

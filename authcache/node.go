@@ -62,8 +62,9 @@ type Node struct {
 	mu      sync.Mutex
 	waiters map[string]*waiter // barrier id → its acks
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	metrics *metrics
 }
 
 // waiter collects the acks of one barrier.
@@ -98,7 +99,7 @@ func Start(dsn string, db *sql.DB, opts Options) (*Node, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := &Node{ID: randomID(), Cache: NewCache(opts.MaxEntries), db: db, cfg: cfg, opts: opts,
-		waiters: map[string]*waiter{}, done: make(chan struct{})}
+		waiters: map[string]*waiter{}, done: make(chan struct{}), metrics: newMetrics()}
 	cfg.RuntimeParams["application_name"] = fmt.Sprintf("latchkey-cache %s pid %d", n.ID, os.Getpid())
 	cfg.ConnectTimeout = opts.Lease
 	ctx, cancel := context.WithCancel(context.Background())
@@ -127,13 +128,13 @@ func (n *Node) run(ctx context.Context) {
 	defer close(n.done)
 	backoff := 50 * time.Millisecond
 	for {
-		began := time.Now()
+		epoch := n.epoch.Load()
 		err := n.listen(ctx)
 		n.Cache.Stop()
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(began) > 10*time.Second {
+		if n.epoch.Load() != epoch { // the connection got as far as a lease
 			backoff = 50 * time.Millisecond
 		}
 		n.opts.Logger.Warn("auth cache: listening connection lost; credentials are read from the database until it is back",
@@ -271,6 +272,7 @@ func (n *Node) acked(id, from string) {
 func (n *Node) Sync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*n.opts.Lease+n.opts.AckWait)
 	defer cancel()
+	defer n.metrics.observe(time.Now())
 	id := randomID()
 	w := &waiter{acks: map[string]bool{}, signal: make(chan struct{}, 1)}
 	n.mu.Lock()
@@ -347,6 +349,7 @@ func (n *Node) fence(ctx context.Context, pending map[string]int64) (map[string]
 		} else if err != nil {
 			return nil, err
 		}
+		n.metrics.fences.Add(1)
 		// Measured from now, after the database computed it: later than
 		// the lease's end, never earlier.
 		ends[node] = time.Now().Add(time.Duration(left * float64(time.Second)))

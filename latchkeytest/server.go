@@ -98,9 +98,12 @@ func New(t testing.TB, opts Options) *Env {
 		t.Fatalf("open service: %v", err)
 	}
 	scfg := server.Config{Service: svc, Logger: logger, PublicURL: cfg.PublicURL, DashboardURL: cfg.DashboardURL}
+	if n := db.AuthCache(); n != nil {
+		scfg.Collectors = n.Collectors()
+	}
 	if opts.Webhooks {
 		w := &webhook.Worker{Queue: svc.WebhookQueue(), Logger: logger, Clock: clock.Now, Poll: 20 * time.Millisecond}
-		scfg.Collectors = w.Collectors()
+		scfg.Collectors = append(scfg.Collectors, w.Collectors()...)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); w.Run(ctx) }()

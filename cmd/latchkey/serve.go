@@ -81,9 +81,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The webhook worker runs on every node: claims keep nodes from
 	// sending one attempt twice (contract §9).
 	hooks := &webhook.Worker{Queue: svc.WebhookQueue(), Logger: logger}
+	collectors := hooks.Collectors()
+	if n := db.AuthCache(); n != nil {
+		collectors = append(collectors, n.Collectors()...)
+	}
 	srv, err := server.New(server.Config{
 		Service: svc, Logger: logger, PublicURL: dcfg.PublicURL, DashboardURL: dcfg.DashboardURL, CORSOrigins: cors,
-		OAuth: providers, SSOAllowPrivateNetworks: ssoPrivate, Collectors: hooks.Collectors(),
+		OAuth: providers, SSOAllowPrivateNetworks: ssoPrivate, Collectors: collectors,
 	})
 	if err != nil {
 		return err
