@@ -209,4 +209,3 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
-
