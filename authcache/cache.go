@@ -23,6 +23,7 @@ type Cache struct {
 	byTag   map[string]map[string]struct{} // tag → keys of the entries that carry it
 	gen     uint64                         // bumped by every invalidation
 	max     int
+	maxAge  time.Duration
 
 	// live is until when (nanoseconds after base, on the monotonic clock)
 	// the cache may answer; zero when it may not.
@@ -36,12 +37,16 @@ type Cache struct {
 type entry struct {
 	val  any
 	tags []string
+	at   time.Duration // when it was stored, after base
 }
 
-// NewCache returns an empty cache that holds at most max entries and does
-// not answer until SetLive.
-func NewCache(max int) *Cache {
-	return &Cache{entries: map[string]entry{}, byTag: map[string]map[string]struct{}{}, max: max, base: time.Now()}
+// NewCache returns an empty cache that holds at most max entries, each
+// for at most maxAge, and does not answer until SetLive. The age limit is
+// for the one change that is not announced (a refresh moving a session's
+// expiry later, migration 0016): a copy holding the earlier expiry is
+// read again within maxAge.
+func NewCache(max int, maxAge time.Duration) *Cache {
+	return &Cache{entries: map[string]entry{}, byTag: map[string]map[string]struct{}{}, max: max, maxAge: maxAge, base: time.Now()}
 }
 
 // Live reports whether the cache may answer now.
@@ -58,13 +63,15 @@ func (c *Cache) liveUntil() time.Time { return c.base.Add(time.Duration(c.live.L
 
 // Get returns the value stored under key, if the cache may answer.
 func (c *Cache) Get(key string) (any, bool) {
-	if !c.Live() {
+	now := time.Since(c.base)
+	if now >= time.Duration(c.live.Load()) {
 		c.off.Add(1)
 		return nil, false
 	}
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
+	ok = ok && now-e.at < c.maxAge
 	if ok {
 		c.hits.Add(1)
 	} else {
@@ -98,7 +105,7 @@ func (c *Cache) Put(gen uint64, key string, val any, tags ...string) {
 			break
 		}
 	}
-	c.entries[key] = entry{val: val, tags: tags}
+	c.entries[key] = entry{val: val, tags: tags, at: time.Since(c.base)}
 	for _, t := range tags {
 		keys := c.byTag[t]
 		if keys == nil {

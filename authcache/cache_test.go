@@ -8,7 +8,7 @@ import (
 )
 
 func TestCache(t *testing.T) {
-	c := authcache.NewCache(2)
+	c := authcache.NewCache(2, time.Minute)
 	c.Put(c.Gen(), "s:1", "one", "s:1", "u:a")
 	if _, ok := c.Get("s:1"); ok || c.Len() != 0 {
 		t.Fatal("a cache that may not answer stored or answered")

@@ -24,6 +24,7 @@ const (
 	DefaultRenew      = 500 * time.Millisecond
 	DefaultAckWait    = 250 * time.Millisecond
 	DefaultMaxEntries = 100_000
+	DefaultMaxAge     = time.Minute
 
 	// channel carries the triggers' tags and the barriers
 	// (migrations/postgres/0016_auth_cache.sql).
@@ -39,6 +40,7 @@ type Options struct {
 	Renew      time.Duration // how often the lease is renewed
 	AckWait    time.Duration // how long a barrier waits for a node's ack before it fences the node
 	MaxEntries int
+	MaxAge     time.Duration // how long an entry is answered before it is read again
 	Logger     *slog.Logger
 	// BeforeHandle, when set, is called with each notification's payload
 	// before the listener acts on it: tests make a node slow or stuck.
@@ -95,10 +97,13 @@ func Start(dsn string, db *sql.DB, opts Options) (*Node, error) {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
 	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{ID: randomID(), Cache: NewCache(opts.MaxEntries), db: db, cfg: cfg, opts: opts,
+	n := &Node{ID: randomID(), Cache: NewCache(opts.MaxEntries, opts.MaxAge), db: db, cfg: cfg, opts: opts,
 		waiters: map[string]*waiter{}, done: make(chan struct{}), metrics: newMetrics()}
 	cfg.RuntimeParams["application_name"] = fmt.Sprintf("latchkey-cache %s pid %d", n.ID, os.Getpid())
 	cfg.ConnectTimeout = opts.Lease

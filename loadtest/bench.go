@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey"
+	"github.com/latchkey/latchkey/authcache"
 	"github.com/latchkey/latchkey/password"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/sqlstore"
@@ -111,6 +112,12 @@ func (b *Bench) startServer(ctx context.Context) error {
 	}
 	b.closers = append(b.closers, func() { db.Close() })
 	b.DB, b.Database = db, db.Dialect
+	if !b.cfg.NoAuthCache { // as `latchkey serve` does
+		if err := db.StartAuthCache(authcache.Options{}); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	cfg := latchkey.DefaultConfig()
 	cfg.PublicURL, cfg.DashboardURL, cfg.Issuer = b.URL, b.URL, b.URL
 	cfg.RateLimits = false

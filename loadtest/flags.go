@@ -31,6 +31,7 @@ func ParseArgs(args []string, stderr io.Writer) (Command, error) {
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long each scenario runs")
 	fs.IntVar(&c.SeedUsers, "seed-users", c.SeedUsers, "users to seed before the first scenario")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "process id of the --target server, to report its memory")
+	fs.BoolVar(&c.NoAuthCache, "no-auth-cache", false, "in-process on PostgreSQL: run without the revocation cache, as LATCHKEY_AUTH_CACHE=off")
 	scenarios := fs.String("scenarios", strings.Join(Scenarios, ","), "comma-separated scenarios to run, in order")
 	fs.StringVar(&cmd.JSONPath, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&cmd.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file")

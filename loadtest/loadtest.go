@@ -65,6 +65,9 @@ type Config struct {
 	// Password is the server's argon2id parameters: seeded hashes and the
 	// hash scenario use them, and so does the in-process server.
 	Password password.Params
+	// NoAuthCache runs the in-process server on PostgreSQL without the
+	// revocation cache (LATCHKEY_AUTH_CACHE=off), to measure what it buys.
+	NoAuthCache bool
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
 }
@@ -85,6 +88,8 @@ func (c Config) Validate(scenarios []string) error {
 		return fmt.Errorf("seed users must be from 1 to %d", MaxSeedUsers)
 	case c.ServerPID < 0:
 		return errors.New("server pid must be positive")
+	case c.NoAuthCache && c.Target != "":
+		return errors.New("no-auth-cache applies to the in-process server; set LATCHKEY_AUTH_CACHE=off on the target instead")
 	}
 	if c.Target != "" {
 		if err := checkLoopbackURL(c.Target); err != nil {

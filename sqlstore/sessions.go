@@ -52,10 +52,11 @@ func splitAMR(s string) []string {
 }
 
 // ExtendSession moves a session's expiry and last use forward: a refresh.
-// It is the one write to a cached row that does not wait for the barrier
-// (authcache.go): a node still holding the earlier expiry can only refuse
-// the session sooner, and the trigger drops that copy at once anyway. The
-// refresh path stays one round trip shorter.
+// It is the one write to a cached row that neither waits for the barrier
+// (authcache.go) nor is announced (migration 0016): a node still holding
+// the earlier expiry could only refuse the session sooner, and it reads
+// the row again within authcache.DefaultMaxAge. Refreshes stay as fast as
+// without the cache.
 func (s *Store) ExtendSession(ctx context.Context, id string, seen, expires time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1 AND revoked_at IS NULL`, id, ts(seen), ts(expires))
 	if err != nil {
