@@ -21,7 +21,7 @@ var fast = authcache.Options{Lease: 600 * time.Millisecond, Renew: 150 * time.Mi
 // cluster starts nodes on one fresh, migrated PostgreSQL database, each
 // with its own pool as separate processes would have; opts[i] (if given)
 // are node i's options over fast.
-func cluster(t *testing.T, n int, opts ...authcache.Options) (*sql.DB, []*authcache.Node) {
+func cluster(t testing.TB, n int, opts ...authcache.Options) (*sql.DB, []*authcache.Node) {
 	t.Helper()
 	db := latchkeytest.Postgres(t)
 	st, err := sqlstore.Open(context.Background(), db.URL)
@@ -56,7 +56,7 @@ func cluster(t *testing.T, n int, opts ...authcache.Options) (*sql.DB, []*authca
 	return pool(), nodes
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -204,5 +204,21 @@ func TestClosedNodeIsNotWaitedFor(t *testing.T) {
 	}
 	if d := time.Since(began); d >= fast.AckWait {
 		t.Fatalf("Sync took %v: it waited for a node that had shut down", d)
+	}
+}
+
+// BenchmarkSync is the barrier a write to a cached row waits on, with
+// every node live and acknowledging: one node (the writer's own) and
+// three. docs/benchmarks.md has the figures.
+func BenchmarkSync(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			_, nodes := cluster(b, n)
+			for b.Loop() {
+				if err := nodes[0].Sync(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
