@@ -58,9 +58,6 @@ func (c *Cache) SetLive(until time.Time) { c.live.Store(int64(until.Sub(c.base))
 // Stop makes the cache refuse to answer until the next SetLive.
 func (c *Cache) Stop() { c.live.Store(0) }
 
-// liveUntil is when the current permission to answer ends.
-func (c *Cache) liveUntil() time.Time { return c.base.Add(time.Duration(c.live.Load())) }
-
 // Get returns the value stored under key, if the cache may answer.
 func (c *Cache) Get(key string) (any, bool) {
 	now := time.Since(c.base)
