@@ -358,6 +358,13 @@ func (n *Node) fence(ctx context.Context, pending map[string]int64) (map[string]
 		// Measured from now, after the database computed it: later than
 		// the lease's end, never earlier.
 		ends[node] = time.Now().Add(time.Duration(left * float64(time.Second)))
+		// Its listener goes too: a node that stays paused would otherwise
+		// keep PostgreSQL from trimming the notification queue, which
+		// fills. The node reconnects, with a new lease, when it can.
+		if _, err := n.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1`,
+			"latchkey-cache "+node+" pid %"); err != nil {
+			n.opts.Logger.Warn("auth cache: could not disconnect a fenced node's listener", "node", node, "err", err)
+		}
 		n.opts.Logger.Warn("auth cache: a node did not acknowledge a revocation; fenced, waiting out its lease",
 			"node", node, "wait", time.Duration(left*float64(time.Second)).Round(time.Millisecond))
 	}

@@ -118,9 +118,10 @@ func TestSyncWaitsForEveryNode(t *testing.T) {
 }
 
 // TestSyncWaitsOutAStuckNode: a node whose listener is stuck cannot
-// acknowledge; the barrier fences it and returns only once its lease has
-// ended, so it no longer answers. When it comes back, its lease is gone
-// and it starts over with an empty cache: it never answers the old entry.
+// acknowledge; the barrier fences it, disconnects its listener and returns
+// only once its lease has ended, so it no longer answers. When it comes
+// back, its lease is gone and it starts over on a new connection with an
+// empty cache: it never answers the old entry.
 func TestSyncWaitsOutAStuckNode(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
@@ -133,6 +134,7 @@ func TestSyncWaitsOutAStuckNode(t *testing.T) {
 	c := nodes[2]
 	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	fill(t, "s:stuck", "u:stuck", nodes...)
+	pid := c.ListenerPID()
 	change(t, db, "x:stall")
 	time.Sleep(20 * time.Millisecond) // C's listener is now stuck in the hook
 	change(t, db, "u:stuck")
@@ -154,6 +156,11 @@ func TestSyncWaitsOutAStuckNode(t *testing.T) {
 	waitFor(t, "new lease for the stuck node", c.Cache.Live)
 	if _, ok := c.Cache.Get("s:stuck"); ok {
 		t.Fatal("the stuck node came back answering the changed entry")
+	}
+	// Fencing disconnected its listener, which held back the database's
+	// notification queue.
+	if c.ListenerPID() == pid {
+		t.Fatalf("the fenced node kept its listening connection (backend %d)", pid)
 	}
 }
 
