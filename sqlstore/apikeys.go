@@ -40,24 +40,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, k latchkey.APIKey) error {
 // APIKeyAuth is the API-key hot path: the key by its hash (unique index),
 // its org, and its creator's role in that org, in one query.
 func (s *Store) APIKeyAuth(ctx context.Context, secretHash string) (latchkey.APIKeyAuth, error) {
-	c := s.authCache()
-	if c == nil {
-		return s.apiKeyAuth(ctx, secretHash)
-	}
-	key := "h:" + secretHash
-	if v, ok := c.Get(key); ok {
-		return v.(latchkey.APIKeyAuth), nil
-	}
-	gen := c.Gen()
-	a, err := s.apiKeyAuth(ctx, secretHash)
-	if err == nil {
-		tags := []string{"k:" + a.Key.ID, "o:" + a.Org.ID}
-		if a.Key.CreatedBy != "" {
-			tags = append(tags, "u:"+a.Key.CreatedBy)
-		}
-		c.Put(gen, key, a, tags...)
-	}
-	return a, err
+	return throughCache(s, "h:"+secretHash, func() (latchkey.APIKeyAuth, error) { return s.apiKeyAuth(ctx, secretHash) },
+		func(a latchkey.APIKeyAuth) []string {
+			tags := []string{"k:" + a.Key.ID, "o:" + a.Org.ID}
+			if a.Key.CreatedBy != "" {
+				tags = append(tags, "u:"+a.Key.CreatedBy)
+			}
+			return tags
+		})
 }
 
 func (s *Store) apiKeyAuth(ctx context.Context, secretHash string) (latchkey.APIKeyAuth, error) {

@@ -65,11 +65,22 @@ func (s *Store) write(ctx context.Context, query string, args ...any) (sql.Resul
 	return res, s.db.cache.Sync(ctx)
 }
 
-// authCache is the cache the hot reads may use: none inside a
-// transaction, which must see its own writes.
-func (s *Store) authCache() *authcache.Cache {
+// throughCache is a hot read through the node's cache: the entry under
+// key, or read's result stored with the ids of the rows it came from
+// (tags, as the triggers name them). Inside a transaction, which must see
+// its own writes, and without a cache, it is read alone.
+func throughCache[T any](s *Store, key string, read func() (T, error), tags func(T) []string) (T, error) {
 	if s.db.cache == nil || s.inTx {
-		return nil
+		return read()
 	}
-	return s.db.cache.Cache
+	c := s.db.cache.Cache
+	if v, ok := c.Get(key); ok {
+		return v.(T), nil
+	}
+	gen := c.Gen()
+	v, err := read()
+	if err == nil {
+		c.Put(gen, key, v, tags(v)...)
+	}
+	return v, err
 }

@@ -106,21 +106,9 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at 
 // in one query: the access-token hot path. It reads only what an
 // AuthContext holds (see latchkey.SessionAuth).
 func (s *Store) SessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
-	c := s.authCache()
-	if c == nil {
-		return s.sessionAuth(ctx, sessionID)
-	}
 	key := "s:" + sessionID
-	if v, ok := c.Get(key); ok {
-		return v.(latchkey.SessionAuth), nil
-	}
-	gen := c.Gen()
-	a, err := s.sessionAuth(ctx, sessionID)
-	if err == nil {
-		// Tagged with every row it was read from (the triggers' tags).
-		c.Put(gen, key, a, key, "u:"+a.User.ID, "o:"+a.Org.ID)
-	}
-	return a, err
+	return throughCache(s, key, func() (latchkey.SessionAuth, error) { return s.sessionAuth(ctx, sessionID) },
+		func(a latchkey.SessionAuth) []string { return []string{key, "u:" + a.User.ID, "o:" + a.Org.ID} })
 }
 
 func (s *Store) sessionAuth(ctx context.Context, sessionID string) (latchkey.SessionAuth, error) {
