@@ -75,6 +75,9 @@ func New(t testing.TB, opts Options) *Env {
 	if err := db.StartAuthCache(opts.AuthCache); err != nil {
 		t.Fatalf("start the auth cache: %v", err)
 	}
+	if n := db.AuthCache(); n != nil {
+		WaitLive(t, n) // so that tests use the cache from the first request
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -156,4 +159,15 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
+}
+
+// WaitLive waits until a node of the revocation cache holds its first
+// lease, and fails the test after 5 s.
+func WaitLive(t testing.TB, n *authcache.Node) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !n.Cache.Live(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the auth cache took no lease within 5 s")
+		}
+	}
 }

@@ -42,19 +42,9 @@ func TestStoreContractPostgresCached(t *testing.T) {
 		if err := d.StartAuthCache(authcache.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		waitLive(t, d.AuthCache())
+		latchkeytest.WaitLive(t, d.AuthCache())
 		return d.Store()
 	})
-}
-
-// waitLive waits until n holds its first lease.
-func waitLive(t *testing.T, n *authcache.Node) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !n.Cache.Live(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the auth cache took no lease within 5 s")
-		}
-	}
 }
 
 // TestMigrationsMatch: both dialects have the same migration files, so a
